@@ -1,0 +1,1 @@
+"""Front ends of readout: the `readout` command line and the Telegram bot."""

@@ -1,0 +1,220 @@
+"""The `readout` command: build the index, ask questions, evaluate, run the Telegram bot.
+
+A thin click layer over `embeddings.engine`: it parses options, calls the engine and prints.
+Every failure a user can fix ends in one line on stderr and exit status 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+log = logging.getLogger("readout")
+
+
+class _OneLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"readout: {record.getMessage()}"
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine() if verbose == 0 else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "huggingface_hub", "filelock", "faiss", "bm25s"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # third-party progress bars and warnings on import are not ours to show
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if verbose == 0:
+        import warnings
+
+        warnings.filterwarnings("ignore")
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"readout: error: {message}", err=True)
+    sys.exit(code)
+
+
+corpus_option = click.option(
+    "--corpus", type=click.Path(path_type=Path), default=None,
+    help="Folder of readouts (.txt, .md, .jsonl). Default: $READOUT_CORPUS, else the bundled corpus.",
+)
+index_option = click.option(
+    "--index", type=click.Path(path_type=Path), default=None,
+    help="Index folder. Default: $READOUT_INDEX, else a folder per corpus in your cache directory.",
+)
+model_option = click.option(
+    "--model", default=None, metavar="NAME_OR_PATH",
+    help="A sentence-transformers model name or folder. Default: the index's model, else all-MiniLM-L6-v2.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.version_option(package_name="readout", message="readout %(version)s")
+def cli(verbose: int) -> None:
+    """Ask questions of diplomatic readouts and get back the numbered points that answer them."""
+    _setup_logging(verbose)
+
+
+@cli.command()
+@corpus_option
+@index_option
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def index(corpus: Path | None, index: Path | None, model: str | None, as_json: bool) -> None:
+    """Rebuild the index from the corpus."""
+    from embeddings.engine import EngineError, build, resolve_paths
+
+    paths = resolve_paths(corpus, index)
+    click.echo(f"readout: indexing {paths.corpus} into {paths.index}", err=True)
+    try:
+        report = build(paths.corpus, paths.index, model)
+    except EngineError as e:
+        fail(str(e))
+    if as_json:
+        click.echo(json.dumps({
+            "corpus": str(paths.corpus), "index": str(paths.index), "readouts": report.readouts,
+            "points": report.points, "vectors": report.units, "skipped": report.skipped,
+            "seconds": round(report.seconds, 2),
+        }))
+    else:
+        skipped = f", {report.skipped} skipped" if report.skipped else ""
+        click.echo(f"Indexed {report.readouts} readouts, {report.points} points ({report.units} vectors{skipped}) in {report.seconds:.1f} s")
+
+
+def _load_engine(corpus: Path | None, index: Path | None, model: str | None):
+    from embeddings.engine import Engine, EngineError, resolve_paths
+
+    def announce(reason: str) -> None:
+        p = resolve_paths(corpus, index)
+        click.echo(f"readout: building the index first ({reason}): {p.corpus} -> {p.index}", err=True)
+
+    try:
+        return Engine.load(corpus, index, model, on_build=announce)
+    except EngineError as e:
+        fail(str(e))
+
+
+def _questions_from(stream) -> "Iterator[str]":
+    for line in stream:
+        q = line.strip()
+        if q:
+            yield q
+
+
+def _interactive(engine, k: int, as_json: bool) -> None:
+    try:
+        import readline  # noqa: F401  line editing and history for input()
+        from platformdirs import user_state_dir
+
+        hist = Path(user_state_dir("readout")) / "history"
+        hist.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            readline.read_history_file(hist)
+        except OSError:
+            pass
+    except ImportError:
+        readline, hist = None, None
+    click.echo(f"Ask about {len(engine.readouts)} readouts. Ctrl-D or 'exit' to leave.", err=True)
+    try:
+        while True:
+            try:
+                q = input("readout> ").strip()
+            except EOFError:
+                click.echo("", err=True)
+                break
+            if q.lower() in {"exit", "quit", ":q"}:
+                break
+            if q:
+                _answer(engine, q, k, as_json)
+    finally:
+        if readline is not None and hist is not None:
+            try:
+                readline.write_history_file(hist)
+            except OSError:
+                pass
+
+
+def _answer(engine, question: str, k: int, as_json: bool) -> None:
+    from bot.answer_text import format_answer
+
+    answer = engine.ask(question, k)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(format_answer(answer))
+        click.echo("")
+
+
+@cli.command()
+@corpus_option
+@index_option
+@model_option
+@click.option("-k", "k", type=click.IntRange(1, 100), default=3, show_default=True, help="How many points to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+@click.argument("question", nargs=-1)
+def ask(corpus: Path | None, index: Path | None, model: str | None, k: int, as_json: bool, question: tuple[str, ...]) -> None:
+    """Answer QUESTION; without one, read questions from stdin, one per line, or ask interactively."""
+    text = " ".join(question).strip()
+    if question and not text:
+        fail("the question is empty; ask something, e.g. readout ask \"What was said about grave visits?\"", 2)
+    engine = _load_engine(corpus, index, model)
+    from embeddings.engine import EngineError
+
+    try:
+        if text:
+            _answer(engine, text, k, as_json)
+        elif sys.stdin.isatty():
+            _interactive(engine, k, as_json)
+        else:
+            for q in _questions_from(sys.stdin):
+                _answer(engine, q, k, as_json)
+    except EngineError as e:
+        fail(str(e))
+
+
+def _register_optional() -> None:
+    """Commands whose modules may not exist in every checkout stay out of the way of the core."""
+    import importlib
+
+    for module, attr in (("bot.evaluate", "eval_command"), ("bot.telegram.command", "telegram_command")):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name and module.startswith(e.name):
+                continue
+            raise
+        cli.add_command(getattr(mod, attr))
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        cli(prog_name="readout")
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as e:  # the last line of defence: one line, never a traceback
+        if logging.getLogger().level <= logging.DEBUG:
+            raise
+        fail(f"unexpected {type(e).__name__}: {e} (run with -vv for details, and please report it)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Reading a corpus folder: which files are readouts, which cannot be read and why, and a
+fingerprint that tells whether an index was built from exactly these files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .parse import ParseError, parse_readout
+from .records import Readout
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md", ".jsonl")
+# a corpus folder's own documentation is not a readout
+NOT_READOUTS = ("readme", "license", "licence", "changelog", "contributing")
+
+
+class CorpusError(Exception):
+    """A corpus that cannot be used at all; the message says what to do."""
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class Corpus:
+    root: Path
+    readouts: list[Readout] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def n_points(self) -> int:
+        return sum(len(r.points) for r in self.readouts)
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """Readout files below `root`, in a stable order; hidden files and folders, and README-like
+    files that describe the folder, are left out."""
+    if not root.exists():
+        raise CorpusError(f"no such corpus folder: {root} (give --corpus DIR or set READOUT_CORPUS)")
+    if not root.is_dir():
+        raise CorpusError(f"the corpus must be a folder, not a file: {root} (put readouts in a folder and give --corpus DIR)")
+    files = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if p.is_file() and p.suffix.lower() in SUFFIXES and p.stem.lower() not in NOT_READOUTS:
+            files.append(p)
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def fingerprint(root: Path, files: list[Path] | None = None) -> str:
+    """A hash of every readout file's relative path and bytes: equal fingerprints, equal corpora."""
+    h = hashlib.sha256()
+    for p in files if files is not None else corpus_files(root):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        try:
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+        except OSError as e:
+            h.update(f"unreadable:{e.errno}".encode())
+    return h.hexdigest()
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise ParseError("binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ParseError(f"not UTF-8 text (byte {e.start})") from None
+
+
+def _read_jsonl(path: Path, rel: str, text: str, corpus: Corpus) -> None:
+    n_ok = 0
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{rel} line {lineno}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            corpus.skipped.append(Skipped(where, f"not JSON ({e.msg})"))
+            continue
+        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
+            corpus.skipped.append(Skipped(where, 'not an object with a "text" string'))
+            continue
+        rid = str(rec.get("id") or lineno)
+        try:
+            corpus.readouts.append(parse_readout(rec["text"], f"{rel}#{rid}", meta=rec))
+            n_ok += 1
+        except ParseError as e:
+            corpus.skipped.append(Skipped(f"{rel}#{rid}", str(e)))
+    if n_ok == 0 and not any(s.path.startswith(rel) for s in corpus.skipped):
+        corpus.skipped.append(Skipped(rel, "empty file"))
+
+
+def read_corpus(root: Path) -> Corpus:
+    """Parse every readout file; unreadable ones are logged (one line each) and skipped."""
+    root = root.resolve()
+    corpus = Corpus(root=root)
+    for path in corpus_files(root):
+        rel = path.relative_to(root).as_posix()
+        try:
+            data = path.read_bytes()
+            if not data.strip():
+                raise ParseError("empty file")
+            text = _decode(data)
+            if path.suffix.lower() == ".jsonl":
+                _read_jsonl(path, rel, text, corpus)
+            else:
+                corpus.readouts.append(parse_readout(text, rel))
+        except OSError as e:
+            corpus.skipped.append(Skipped(rel, f"cannot read ({e.strerror})"))
+        except ParseError as e:
+            corpus.skipped.append(Skipped(rel, str(e)))
+    for s in corpus.skipped:
+        log.warning("skipped %s: %s", s.path, s.reason)
+    if not corpus.readouts:
+        raise CorpusError(
+            f"no readouts in {root}: add .txt, .md or .jsonl readouts there, or give another --corpus DIR"
+        )
+    return corpus

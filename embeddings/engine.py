@@ -1,0 +1,173 @@
+"""The one object front ends talk to: a corpus, its index kept up to date, and search over it.
+
+`Engine.load` makes sure the index matches the corpus files and the model (building it first
+when it is missing or stale), then answers questions. Front ends (CLI, Telegram) hold no retrieval
+logic; they call `ask`/`ask_many` and format what comes back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .corpus import CorpusError, corpus_files, fingerprint, read_corpus
+from .encoder import Encoder, ModelError, model_id
+from .indexer import BuildReport, build_index
+from .records import Answer, Readout
+from .search import Searcher, Settings
+from .store import IndexError_, load_index, read_manifest
+
+log = logging.getLogger(__name__)
+
+LOCK_TIMEOUT_S = float(os.environ.get("READOUT_LOCK_TIMEOUT", "600"))
+
+
+class EngineError(Exception):
+    """Anything a user can fix: the message is one line saying what is wrong and what to do."""
+
+
+def default_corpus() -> Path:
+    env = os.environ.get("READOUT_CORPUS")
+    if env:
+        return Path(env).expanduser()
+    here = Path(__file__).resolve().parent.parent / "corpus"
+    if here.is_dir():
+        return here
+    import readout_corpus  # installed (non-editable) copy of corpus/
+
+    return Path(list(readout_corpus.__path__)[0])
+
+
+def default_index(corpus: Path) -> Path:
+    env = os.environ.get("READOUT_INDEX")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    key = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]
+    return Path(user_cache_dir("readout")) / "indexes" / f"{corpus.resolve().name}-{key}"
+
+
+def stale_reason(corpus: Path, index: Path, model: str | None) -> str | None:
+    """Why the index must be (re)built before use, or None when it is current."""
+    manifest = read_manifest(index)
+    if manifest is None:
+        return "no index yet"
+    if model is not None and model_id(model) != manifest.model:
+        return f"the index was built with another model ({manifest.model})"
+    if manifest.fingerprint != fingerprint(corpus, corpus_files(corpus)):
+        return "the corpus files changed since the index was built"
+    return None
+
+
+@dataclass
+class Paths:
+    corpus: Path
+    index: Path
+
+
+def resolve_paths(corpus: Path | str | None, index: Path | str | None) -> Paths:
+    c = Path(corpus).expanduser() if corpus else default_corpus()
+    i = Path(index).expanduser() if index else default_index(c)
+    return Paths(c.resolve(), i.resolve())
+
+
+def _lock(index: Path):
+    from filelock import FileLock
+
+    index.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(index / ".lock"), timeout=LOCK_TIMEOUT_S)
+
+
+def build(corpus: Path | str | None = None, index: Path | str | None = None, model: str | None = None) -> BuildReport:
+    """Rebuild the index from the corpus, whatever state it is in."""
+    paths = resolve_paths(corpus, index)
+    try:
+        with _lock(paths.index):
+            return _build_locked(paths, Encoder(model or _index_model(paths.index)))
+    except (CorpusError, ModelError, IndexError_) as e:
+        raise EngineError(str(e)) from None
+    except TimeoutError:
+        raise EngineError(f"another readout process is updating {paths.index}; try again when it has finished") from None
+
+
+def _index_model(index: Path) -> str | None:
+    try:
+        m = read_manifest(index)
+    except IndexError_:
+        return None
+    return m.model if m else None
+
+
+def _build_locked(paths: Paths, encoder: Encoder) -> BuildReport:
+    files = corpus_files(paths.corpus)
+    fp = fingerprint(paths.corpus, files)
+    corpus = read_corpus(paths.corpus)
+    return build_index(corpus, paths.index, encoder, fp)
+
+
+class Engine:
+    def __init__(self, paths: Paths, searcher: Searcher) -> None:
+        self.paths = paths
+        self.searcher = searcher
+
+    @classmethod
+    def load(
+        cls,
+        corpus: Path | str | None = None,
+        index: Path | str | None = None,
+        model: str | None = None,
+        settings: Settings | None = None,
+        on_build: Callable[[str], None] | None = None,
+    ) -> "Engine":
+        """Open the index, building it first when it is missing or stale (`on_build` hears why)."""
+        paths = resolve_paths(corpus, index)
+        try:
+            reason = stale_reason(paths.corpus, paths.index, model)
+            encoder = Encoder(model or _index_model(paths.index))
+            if reason:
+                with _lock(paths.index):
+                    # another process may have built it while we waited for the lock
+                    reason = stale_reason(paths.corpus, paths.index, model)
+                    if reason:
+                        if on_build:
+                            on_build(reason)
+                        _build_locked(paths, encoder)
+            stored = load_index(paths.index)
+        except (CorpusError, ModelError, IndexError_) as e:
+            raise EngineError(str(e)) from None
+        except TimeoutError:
+            raise EngineError(f"another readout process is updating {paths.index}; try again when it has finished") from None
+        return cls(paths, Searcher(stored, encoder, settings))
+
+    def ask(self, question: str, k: int = 5) -> Answer:
+        return self.ask_many([question], k)[0]
+
+    def ask_many(self, questions: list[str], k: int = 5) -> list[Answer]:
+        try:
+            return self.searcher.answers(questions, k)
+        except ModelError as e:
+            raise EngineError(str(e)) from None
+
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first question."""
+        self.ask_many(["warm up"], 1)
+
+    @property
+    def readouts(self) -> list[Readout]:
+        return self.searcher.index.readouts
+
+    def readout(self, doc: str) -> Readout | None:
+        return next((r for r in self.readouts if r.doc == doc), None)
+
+    @property
+    def model(self) -> str:
+        return self.searcher.index.manifest.model
+
+    @property
+    def n_points(self) -> int:
+        return len(self.searcher.index.points)

@@ -1,0 +1,45 @@
+"""Reading questions: speakers, collectives, dates and the aliases of countries and leaders."""
+
+from __future__ import annotations
+
+import pytest
+
+from embeddings.aliases import countries_in
+from embeddings.query import read_question
+
+
+def test_speaker_is_taken_out_of_the_content():
+    q = read_question("What did Putin say about North Korea?")
+    assert [l.surname for l in q.speakers] == ["Putin"]
+    assert "Putin" not in q.content and "North Korea" in q.content
+
+
+def test_possessive_is_a_topic_not_a_speaker():
+    q = read_question("what did Macron say after Abe's death?")
+    assert [l.surname for l in q.speakers] == ["Macron"]
+    assert "Abe" in q.content
+
+
+def test_collective_speakers():
+    q = read_question("Will the two leaders meet in person?")
+    assert q.collective and "leaders" not in q.content
+
+
+@pytest.mark.parametrize(
+    "text,year,month",
+    [("the February 2020 meeting in Munich", 2020, 2), ("Singapore 2018", 2018, None), ("talks in Sept. 2017", 2017, 9),
+     ("what did they say about grave visits", None, None), ("may they meet again", None, None)],
+)
+def test_dates_in_questions(text, year, month):
+    q = read_question(text)
+    assert (q.year, q.month) == (year, month)
+
+
+@pytest.mark.parametrize(
+    "text,countries",
+    [("Tokyo and Moscow", ["Japan", "Russia"]), ("the Kremlin", ["Russia"]), ("Pyongyang's missiles", ["North Korea"]),
+     ("Downing Street", ["United Kingdom"]), ("the White House", ["United States"]), ("what did Trudeau say", ["Canada"]),
+     ("tell us about it", [])],
+)
+def test_aliases(text, countries):
+    assert countries_in(text) == countries
