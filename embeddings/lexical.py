@@ -56,8 +56,11 @@ class Lexical:
 
     @classmethod
     def build(cls, texts: list[str]) -> "Lexical":
+        import logging
+
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(max(logging.getLogger().level, logging.WARNING))
         model = bm25s.BM25(k1=1.2, b=0.75)
         tokens = [tokenize(t) or ["\x00empty"] for t in texts]
         model.index(tokens, show_progress=False)

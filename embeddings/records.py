@@ -57,11 +57,16 @@ class Point:
 
     @property
     def label(self) -> str:
-        if self.preamble:
-            return "preamble"
-        if self.number is not None:
-            return f"point {self.number}"
-        return f"paragraph {self.position}"
+        return point_label(self.number, self.position, self.preamble)
+
+
+def point_label(number: int | None, position: int, preamble: bool) -> str:
+    """How answers cite a point: "point 5", "paragraph 2" (unnumbered readouts) or "preamble"."""
+    if preamble:
+        return "preamble"
+    if number is not None:
+        return f"point {number}"
+    return f"paragraph {position}"
 
 
 @dataclass
@@ -98,11 +103,7 @@ class Hit:
 
     @property
     def label(self) -> str:
-        if self.preamble:
-            return "preamble"
-        if self.point is not None:
-            return f"point {self.point}"
-        return f"paragraph {self.position}"
+        return point_label(self.point, self.position, self.preamble)
 
     def to_dict(self) -> dict[str, Any]:
         """The `--json` shape; extra keys after the documented ones are additive."""
