@@ -85,12 +85,13 @@ def index(corpus: Path | None, index: Path | None, model: str | None, as_json: b
     if as_json:
         click.echo(json.dumps({
             "corpus": str(paths.corpus), "index": str(paths.index), "readouts": report.readouts,
-            "points": report.points, "vectors": report.units, "skipped": report.skipped,
+            "points": report.points, "vectors": report.units, "encoded": report.encoded, "skipped": report.skipped,
             "seconds": round(report.seconds, 2),
         }))
     else:
         skipped = f", {report.skipped} skipped" if report.skipped else ""
-        click.echo(f"Indexed {report.readouts} readouts, {report.points} points ({report.units} vectors{skipped}) in {report.seconds:.1f} s")
+        reused = f", {report.units - report.encoded} reused" if report.encoded < report.units else ""
+        click.echo(f"Indexed {report.readouts} readouts, {report.points} points ({report.units} vectors{reused}{skipped}) in {report.seconds:.1f} s")
 
 
 def _load_engine(corpus: Path | None, index: Path | None, model: str | None):
@@ -188,14 +189,22 @@ def _register_optional() -> None:
     """Commands whose modules may not exist in every checkout stay out of the way of the core."""
     import importlib
 
-    for module, attr in (("bot.evaluate", "eval_command"), ("bot.telegram.command", "telegram_command")):
+    for module, attr in (
+        ("bot.evaluate", "eval_command"),
+        ("bot.telegram.command", "telegram_command"),
+        ("bot.manage", "add_command"),
+        ("bot.manage", "remove_command"),
+        ("bot.manage", "list_command"),
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as e:
             if e.name and module.startswith(e.name):
                 continue
             raise
-        cli.add_command(getattr(mod, attr))
+        command = getattr(mod, attr, None)
+        if command is not None:
+            cli.add_command(command)
 
 
 _register_optional()

@@ -57,16 +57,43 @@ def corpus_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def fingerprint(root: Path, files: list[Path] | None = None) -> str:
-    """A hash of every readout file's relative path and bytes: equal fingerprints, equal corpora."""
-    h = hashlib.sha256()
-    for p in files if files is not None else corpus_files(root):
-        h.update(p.relative_to(root).as_posix().encode())
-        h.update(b"\0")
+@dataclass(frozen=True)
+class FileState:
+    """What the index remembers of a corpus file: its stat, to notice changes without reading it,
+    and its content hash, to tell a real change (or a rename) from a touch."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+def scan(root: Path, known: dict[str, FileState] | None = None) -> dict[str, FileState]:
+    """The state of every readout file; files whose size and mtime match `known` are not re-read."""
+    known = known or {}
+    out: dict[str, FileState] = {}
+    for p in corpus_files(root):
+        rel = p.relative_to(root).as_posix()
         try:
-            h.update(hashlib.sha256(p.read_bytes()).digest())
+            st = p.stat()
+        except OSError:
+            continue
+        prev = known.get(rel)
+        if prev and prev.size == st.st_size and prev.mtime_ns == st.st_mtime_ns:
+            out[rel] = prev
+            continue
+        try:
+            digest = hashlib.sha256(p.read_bytes()).hexdigest()
         except OSError as e:
-            h.update(f"unreadable:{e.errno}".encode())
+            digest = f"unreadable:{e.errno}"
+        out[rel] = FileState(st.st_size, st.st_mtime_ns, digest)
+    return out
+
+
+def fingerprint(states: dict[str, FileState]) -> str:
+    """A hash of every readout file's relative path and content: equal fingerprints, equal corpora."""
+    h = hashlib.sha256()
+    for rel in sorted(states):
+        h.update(rel.encode() + b"\0" + states[rel].sha256.encode() + b"\n")
     return h.hexdigest()
 
 
@@ -103,29 +130,42 @@ def _read_jsonl(path: Path, rel: str, text: str, corpus: Corpus) -> None:
         corpus.skipped.append(Skipped(rel, "empty file"))
 
 
+def parse_file(root: Path, rel: str) -> tuple[list[Readout], list[Skipped]]:
+    """The readouts of one corpus file, and what in it could not be read."""
+    path = root / rel
+    corpus = Corpus(root=root)
+    try:
+        data = path.read_bytes()
+        if not data.strip():
+            raise ParseError("empty file")
+        text = _decode(data)
+        if path.suffix.lower() == ".jsonl":
+            _read_jsonl(path, rel, text, corpus)
+        else:
+            corpus.readouts.append(parse_readout(text, rel))
+    except OSError as e:
+        corpus.skipped.append(Skipped(rel, f"cannot read ({e.strerror})"))
+    except ParseError as e:
+        corpus.skipped.append(Skipped(rel, str(e)))
+    return corpus.readouts, corpus.skipped
+
+
 def read_corpus(root: Path) -> Corpus:
     """Parse every readout file; unreadable ones are logged (one line each) and skipped."""
     root = root.resolve()
     corpus = Corpus(root=root)
     for path in corpus_files(root):
-        rel = path.relative_to(root).as_posix()
-        try:
-            data = path.read_bytes()
-            if not data.strip():
-                raise ParseError("empty file")
-            text = _decode(data)
-            if path.suffix.lower() == ".jsonl":
-                _read_jsonl(path, rel, text, corpus)
-            else:
-                corpus.readouts.append(parse_readout(text, rel))
-        except OSError as e:
-            corpus.skipped.append(Skipped(rel, f"cannot read ({e.strerror})"))
-        except ParseError as e:
-            corpus.skipped.append(Skipped(rel, str(e)))
+        readouts, skipped = parse_file(root, path.relative_to(root).as_posix())
+        corpus.readouts += readouts
+        corpus.skipped += skipped
+    report(corpus)
+    return corpus
+
+
+def report(corpus: Corpus) -> None:
     for s in corpus.skipped:
         log.warning("skipped %s: %s", s.path, s.reason)
     if not corpus.readouts:
         raise CorpusError(
-            f"no readouts in {root}: add .txt, .md or .jsonl readouts there, or give another --corpus DIR"
+            f"no readouts in {corpus.root}: add .txt, .md or .jsonl readouts there, or give another --corpus DIR"
         )
-    return corpus

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+FEW_TEXTS = 48  # below this, the numpy encoder beats loading sentence-transformers
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
 
@@ -61,6 +62,38 @@ class Encoder:
         self.name = model_id(name)
         self.device = device or os.environ.get("READOUT_DEVICE") or "cpu"
         self._model: SentenceTransformer | None = None
+        self._fast: object | None | bool = None  # NumpyBert, or False when it does not apply
+
+    def _model_dir(self) -> Path | None:
+        if self.name == DEFAULT_MODEL:
+            packaged = _default_model_path()
+            return Path(packaged) if packaged else None
+        p = Path(self.name).expanduser()
+        return p if p.is_dir() else None
+
+    def _fast_encoder(self):
+        """The numpy encoder for this model, when it can reproduce it (see bert_numpy.py)."""
+        if self._fast is None:
+            self._fast = False
+            if os.environ.get("READOUT_QUERY_ENCODER", "auto") != "torch":
+                from .bert_numpy import NumpyBert, supported
+
+                d = self._model_dir()
+                if d is not None and supported(d):
+                    try:
+                        self._fast = NumpyBert(d)
+                    except (OSError, ValueError, KeyError) as e:
+                        log.info("numpy encoder unavailable for %s (%s); using sentence-transformers", self.name, e)
+        return self._fast or None
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Questions: a few short texts, where start-up time matters more than throughput, so the
+        numpy encoder serves them unless sentence-transformers is already loaded."""
+        if self._model is None:
+            fast = self._fast_encoder()
+            if fast is not None:
+                return fast.encode(texts)
+        return self.encode(texts, batch_size=32)
 
     def _load(self) -> SentenceTransformer:
         if self._model is not None:
@@ -108,6 +141,9 @@ class Encoder:
         return int(getattr(self._load(), "max_seq_length", 256) or 256)
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        if self._model is None and len(texts) <= FEW_TEXTS and self._fast_encoder() is not None:
+            # a handful of texts (an edited readout) is encoded before torch would have imported
+            return self._fast_encoder().encode(texts)
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

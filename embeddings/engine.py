@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .corpus import CorpusError, corpus_files, fingerprint, read_corpus
+from .corpus import CorpusError, FileState, fingerprint, scan
 from .encoder import Encoder, ModelError, model_id
 from .indexer import BuildReport, build_index
 from .records import Answer, Readout
 from .search import Searcher, Settings
-from .store import IndexError_, load_index, read_manifest
+from .store import IndexError_, Manifest, OtherFormat, StoredIndex, load_index, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,22 @@ def default_index(corpus: Path) -> Path:
     return Path(user_cache_dir("readout")) / "indexes" / f"{corpus.resolve().name}-{key}"
 
 
+def _known_states(manifest: Manifest | None) -> dict[str, FileState]:
+    return {rel: FileState(*v) for rel, v in manifest.files.items()} if manifest else {}
+
+
 def stale_reason(corpus: Path, index: Path, model: str | None) -> str | None:
-    """Why the index must be (re)built before use, or None when it is current."""
-    manifest = read_manifest(index)
+    """Why the index must be (re)built before use, or None when it is current. Files are compared
+    by size and mtime first and read only when those differ, so this is cheap on large corpora."""
+    try:
+        manifest = read_manifest(index)
+    except OtherFormat:
+        return "the index was built by another version of readout"
     if manifest is None:
         return "no index yet"
     if model is not None and model_id(model) != manifest.model:
         return f"the index was built with another model ({manifest.model})"
-    if manifest.fingerprint != fingerprint(corpus, corpus_files(corpus)):
+    if manifest.fingerprint != fingerprint(scan(corpus, _known_states(manifest))):
         return "the corpus files changed since the index was built"
     return None
 
@@ -103,11 +111,19 @@ def _index_model(index: Path) -> str | None:
     return m.model if m else None
 
 
+def _previous(index: Path) -> StoredIndex | None:
+    """The published index, to reuse its parsed readouts and vectors; None if there is none usable."""
+    try:
+        return load_index(index) if read_manifest(index) else None
+    except IndexError_ as e:
+        log.info("not reusing the previous index: %s", e)
+        return None
+
+
 def _build_locked(paths: Paths, encoder: Encoder) -> BuildReport:
-    files = corpus_files(paths.corpus)
-    fp = fingerprint(paths.corpus, files)
-    corpus = read_corpus(paths.corpus)
-    return build_index(corpus, paths.index, encoder, fp)
+    previous = _previous(paths.index)
+    states = scan(paths.corpus, _known_states(previous.manifest if previous else None))
+    return build_index(paths.corpus, states, paths.index, encoder, previous)
 
 
 class Engine:

@@ -1,9 +1,15 @@
-"""Building an index from a parsed corpus: encode every point's units, index them in FAISS, index
-the points for BM25, and publish the lot atomically (see store.py)."""
+"""Building an index from the corpus folder, reusing what the previous index already holds.
+
+A rebuild re-reads only the files whose content changed (a renamed file keeps its parsed readouts)
+and re-encodes only texts it has no vector for: vectors are looked up by a hash of the text they
+encode, so editing one point of one readout costs one encode, not a corpus. The FAISS and BM25
+indexes are then rebuilt from those parts (cheap next to encoding) and published atomically.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import sys
 import time
@@ -12,15 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import Corpus
+from .corpus import Corpus, FileState, fingerprint, parse_file, report
 from .encoder import Encoder
 from .lexical import Lexical
-from .store import FORMAT_VERSION, Manifest, write_index
+from .records import Readout
+from .store import FORMAT_VERSION, Manifest, StoredIndex, write_index
 from .units import dense_texts, lexical_text
 
 log = logging.getLogger(__name__)
 
-PROGRESS_FROM = 256  # units; smaller builds finish before a bar would be read
+PROGRESS_FROM = 256  # texts to encode; smaller builds finish before a bar would be read
 
 
 @dataclass
@@ -28,15 +35,61 @@ class BuildReport:
     readouts: int
     points: int
     units: int
+    encoded: int  # units that needed the model; the rest came from the previous index
     skipped: int
     seconds: float
     path: Path
 
 
-def build_index(corpus: Corpus, index_root: Path, encoder: Encoder, fingerprint: str) -> BuildReport:
+def text_key(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
+
+
+def _reuse_parsed(previous: StoredIndex | None) -> dict[str, list[Readout]]:
+    """Parsed readouts of the previous index by file content hash (so renames reuse them too)."""
+    if previous is None:
+        return {}
+    by_file: dict[str, list[Readout]] = {}
+    for r, f in zip(previous.readouts, previous.readout_files):
+        by_file.setdefault(f, []).append(r)
+    out: dict[str, list[Readout]] = {}
+    for f, rs in by_file.items():
+        state = previous.manifest.files.get(f)
+        if state:
+            out[state[2]] = rs
+    return out
+
+
+def _rename(r: Readout, old_file: str, new_file: str) -> Readout:
+    if old_file == new_file:
+        return r
+    from dataclasses import replace
+
+    return replace(r, doc=new_file + r.doc[len(old_file):])
+
+
+def build_index(root: Path, states: dict[str, FileState], index_root: Path, encoder: Encoder,
+                previous: StoredIndex | None = None) -> BuildReport:
     import faiss
 
     t0 = time.perf_counter()
+    reuse = _reuse_parsed(previous)
+    prev_file_of = {}
+    if previous is not None:
+        for r, f in zip(previous.readouts, previous.readout_files):
+            prev_file_of[id(r)] = f
+    corpus = Corpus(root=root)
+    files: list[str] = []
+    for rel, state in states.items():
+        if state.sha256 in reuse:
+            rs = [_rename(r, prev_file_of[id(r)], rel) for r in reuse[state.sha256]]
+        else:
+            rs, skipped = parse_file(root, rel)
+            corpus.skipped += skipped
+        corpus.readouts += rs
+        files += [rel] * len(rs)
+    report(corpus)
+
     texts: list[str] = []
     owner: list[int] = []
     lex: list[str] = []
@@ -48,21 +101,40 @@ def build_index(corpus: Corpus, index_root: Path, encoder: Encoder, fingerprint:
                 owner.append(pid)
             lex.append(lexical_text(r, p))
             pid += 1
-    show = len(texts) >= PROGRESS_FROM and sys.stderr.isatty()
-    vectors = encoder.encode(texts, progress=show)
-    index = faiss.IndexFlatIP(encoder.dim)
+    keys = np.fromiter((text_key(t) for t in texts), dtype=np.int64, count=len(texts))
+
+    known: dict[int, int] = {}
+    old = None
+    if previous is not None and previous.manifest.model == encoder.name and previous.vectors.ntotal:
+        known = {int(k): i for i, k in enumerate(previous.unit_keys)}
+        old = previous.vectors
+    todo = [i for i, k in enumerate(keys) if int(k) not in known]
+    show = len(todo) >= PROGRESS_FROM and sys.stderr.isatty()
+    fresh = encoder.encode([texts[i] for i in todo], progress=show) if todo else None
+    dim = fresh.shape[1] if fresh is not None else (old.d if old is not None else encoder.dim)
+    vectors = np.empty((len(texts), dim), dtype=np.float32)
+    if fresh is not None:
+        vectors[todo] = fresh
+    if old is not None and len(todo) < len(texts):
+        rows = np.array([known[int(k)] for k in keys if int(k) in known], dtype=np.int64)
+        mask = np.ones(len(texts), dtype=bool)
+        mask[todo] = False
+        vectors[mask] = old.reconstruct_batch(rows)
+    index = faiss.IndexFlatIP(dim)
     index.add(vectors)
     manifest = Manifest(
         format=FORMAT_VERSION,
         model=encoder.name,
-        dim=encoder.dim,
-        corpus=str(corpus.root),
-        fingerprint=fingerprint,
+        dim=dim,
+        corpus=str(root),
+        fingerprint=fingerprint(states),
         readouts=len(corpus.readouts),
         points=pid,
         units=len(texts),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         settings={"faiss": "IndexFlatIP"},
+        files={rel: [s.size, s.mtime_ns, s.sha256] for rel, s in states.items()},
     )
-    path = write_index(index_root, manifest, corpus.readouts, np.asarray(owner, dtype=np.int32), index, Lexical.build(lex))
-    return BuildReport(len(corpus.readouts), pid, len(texts), len(corpus.skipped), time.perf_counter() - t0, path)
+    path = write_index(index_root, manifest, corpus.readouts, files, np.asarray(owner, dtype=np.int32), keys,
+                       index, Lexical.build(lex))
+    return BuildReport(len(corpus.readouts), pid, len(texts), len(todo), len(corpus.skipped), time.perf_counter() - t0, path)

@@ -49,10 +49,16 @@ def tokenize(text: str) -> list[str]:
 
 
 class Lexical:
-    """BM25 scores of every indexed text for a question."""
+    """BM25 over the points, kept as one sparse column of precomputed scores per word.
 
-    def __init__(self, model) -> None:  # a bm25s.BM25
-        self._bm25 = model
+    bm25s computes the scores at build time; we keep its matrices in three .npy files and a
+    vocabulary, and score a question with numpy alone, so answering a question never imports
+    bm25s or scipy (half a second of start-up).
+    """
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int], n_docs: int) -> None:
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.vocab, self.n_docs = vocab, n_docs
 
     @classmethod
     def build(cls, texts: list[str]) -> "Lexical":
@@ -62,18 +68,31 @@ class Lexical:
 
         logging.getLogger("bm25s").setLevel(max(logging.getLogger().level, logging.WARNING))
         model = bm25s.BM25(k1=1.2, b=0.75)
-        tokens = [tokenize(t) or ["\x00empty"] for t in texts]
-        model.index(tokens, show_progress=False)
-        return cls(model)
+        model.index([tokenize(t) or ["\x00empty"] for t in texts], show_progress=False)
+        sc = model.scores
+        return cls(np.asarray(sc["data"], dtype=np.float32), np.asarray(sc["indices"], dtype=np.int32),
+                   np.asarray(sc["indptr"], dtype=np.int64), dict(model.vocab_dict), int(sc["num_docs"]))
 
     def save(self, folder: Path) -> None:
-        self._bm25.save(str(folder))
+        import json
+
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "data.npy", self.data)
+        np.save(folder / "indices.npy", self.indices)
+        np.save(folder / "indptr.npy", self.indptr)
+        (folder / "vocab.json").write_text(json.dumps({"n_docs": self.n_docs, "vocab": self.vocab}, ensure_ascii=False))
 
     @classmethod
     def load(cls, folder: Path) -> "Lexical":
-        import bm25s
+        import json
 
-        return cls(bm25s.BM25.load(str(folder), mmap=False))
+        meta = json.loads((folder / "vocab.json").read_text())
+        return cls(np.load(folder / "data.npy", mmap_mode="r"), np.load(folder / "indices.npy", mmap_mode="r"),
+                   np.load(folder / "indptr.npy", mmap_mode="r"), meta["vocab"], int(meta["n_docs"]))
+
+    def _column(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        s, e = int(self.indptr[tid]), int(self.indptr[tid + 1])
+        return self.indices[s:e], self.data[s:e]
 
     def coverage(self, question: str, doc: int) -> float:
         """The share of the question's words, weighted by rarity (IDF), that the text `doc` contains.
@@ -84,24 +103,23 @@ class Lexical:
         terms = list(dict.fromkeys(tokenize(question)))
         if not terms:
             return 0.0
-        vocab = self._bm25.vocab_dict
-        sc = self._bm25.scores
-        n = float(sc["num_docs"])
-        indptr, indices = sc["indptr"], sc["indices"]
+        n = float(self.n_docs)
         total = matched = 0.0
         for t in terms:
-            tid = vocab.get(t)
-            df = 0 if tid is None else int(indptr[tid + 1] - indptr[tid])
+            tid = self.vocab.get(t)
+            docs = self._column(tid)[0] if tid is not None else None
+            df = 0 if docs is None else len(docs)
             idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
             total += idf
-            if tid is not None and doc in indices[indptr[tid]:indptr[tid + 1]]:
+            if docs is not None and doc in docs:
                 matched += idf
         return matched / total if total else 0.0
 
     def scores(self, question: str) -> np.ndarray:
-        vocab = self._bm25.vocab_dict
-        terms = [t for t in tokenize(question) if t in vocab]
-        n = int(self._bm25.scores["num_docs"])
-        if not terms:
-            return np.zeros(n, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for t in tokenize(question):
+            tid = self.vocab.get(t)
+            if tid is not None:
+                docs, vals = self._column(tid)
+                out[docs] += vals  # a word's column lists each document once
+        return out

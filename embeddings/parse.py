@@ -21,8 +21,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from .aliases import countries_in, leader_named
 from .dates import coerce_date, date_line
 from .records import Participant, Point, Readout, short_role
@@ -91,6 +89,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     m = re.match(r"---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, re.S)
     if not m:
         return {}, text
+    import yaml  # only files with front matter pay for it
+
     try:
         meta = yaml.safe_load(m.group(1)) or {}
     except yaml.YAMLError as e:

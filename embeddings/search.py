@@ -41,7 +41,7 @@ class Searcher:
         self._speakers = [p.speakers for r in index.readouts for p in r.points]
 
     def answers(self, questions: list[str], k: int = 5) -> list[Answer]:
-        vecs = self.encoder.encode(questions, batch_size=32)
+        vecs = self.encoder.encode_queries(questions)
         return [self._rank(q, v, k) for q, v in zip(questions, vecs)]
 
     def _dense(self, vec: np.ndarray) -> np.ndarray:

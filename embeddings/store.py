@@ -4,9 +4,10 @@ one symlink, so a reader sees either the old index or the new one and never a ha
     INDEX/
       current -> v-20261126T031900-1234     (the published version)
       v-20261126T031900-1234/
-        manifest.json     model, dimension, format, corpus fingerprint, counts
-        readouts.json     readouts with their points (what answers cite)
+        manifest.json     model, dimension, format, corpus fingerprint and files, counts
+        readouts.json     readouts with their points (what answers cite) and their files
         units.npy         for each vector, the point it belongs to
+        unit_keys.npy     for each vector, a hash of its text: a rebuild re-encodes only new texts
         vectors.faiss     the FAISS index of unit vectors
         lexical/          the BM25 index of points
 """
@@ -31,12 +32,16 @@ from .records import Participant, Point, Readout, readout_to_dict
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "current"
 
 
 class IndexError_(Exception):
     """An index folder that cannot be used; the message says what to do."""
+
+
+class OtherFormat(IndexError_):
+    """An index of ours written by another version: rebuilt, not refused."""
 
 
 @dataclass
@@ -51,6 +56,7 @@ class Manifest:
     units: int
     created: str
     settings: dict[str, Any]
+    files: dict[str, list[Any]]  # relative path -> [size, mtime_ns, sha256]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Manifest":
@@ -64,8 +70,10 @@ class StoredIndex:
     path: Path
     manifest: Manifest
     readouts: list[Readout]
+    readout_files: list[str]  # the corpus file each readout comes from
     points: list[tuple[int, int]]  # global point id -> (readout index, point index)
     units: np.ndarray  # unit row -> global point id
+    unit_keys: np.ndarray  # unit row -> hash of the unit's text
     vectors: Any  # faiss.Index
     lexical: Lexical
 
@@ -81,7 +89,10 @@ def read_manifest(root: Path) -> Manifest | None:
     if not f.exists():
         return None
     try:
-        return Manifest.from_dict(json.loads(f.read_text()))
+        d = json.loads(f.read_text())
+        if isinstance(d, dict) and "fingerprint" in d and d.get("format") != FORMAT_VERSION:
+            raise OtherFormat(f"{root} holds an index of format {d.get('format')}, this readout reads {FORMAT_VERSION}")
+        return Manifest.from_dict(d)
     except (ValueError, KeyError, TypeError) as e:
         raise IndexError_(f"{root} holds an index this version cannot read ({e}); rebuild it with: readout index --index {root}") from None
 
@@ -98,8 +109,8 @@ def _readout_from_dict(d: dict[str, Any]) -> Readout:
     )
 
 
-def write_index(root: Path, manifest: Manifest, readouts: list[Readout], units: np.ndarray,
-                vectors: Any, lexical: Lexical) -> Path:
+def write_index(root: Path, manifest: Manifest, readouts: list[Readout], readout_files: list[str],
+                units: np.ndarray, unit_keys: np.ndarray, vectors: Any, lexical: Lexical) -> Path:
     import faiss
 
     root.mkdir(parents=True, exist_ok=True)
@@ -109,8 +120,10 @@ def write_index(root: Path, manifest: Manifest, readouts: list[Readout], units: 
     tmp = root / f".tmp-{final.name}"
     tmp.mkdir()
     try:
-        (tmp / "readouts.json").write_text(json.dumps([readout_to_dict(r) for r in readouts], ensure_ascii=False))
+        (tmp / "readouts.json").write_text(json.dumps(
+            [{"file": f, **readout_to_dict(r)} for r, f in zip(readouts, readout_files)], ensure_ascii=False))
         np.save(tmp / "units.npy", units.astype(np.int32))
+        np.save(tmp / "unit_keys.npy", unit_keys.astype(np.int64))
         faiss.write_index(vectors, str(tmp / "vectors.faiss"))
         lexical.save(tmp / "lexical")
         # the manifest goes last: a version folder with a manifest is complete
@@ -172,12 +185,13 @@ def load_index(root: Path) -> StoredIndex:
     manifest = read_manifest(root)
     if manifest is None:
         raise IndexError_(f"no index in {root}; build one with: readout index --index {root}")
-    if manifest.format != FORMAT_VERSION:
-        raise IndexError_(f"{root} holds an index of format {manifest.format}, this readout reads {FORMAT_VERSION}; rebuild it with: readout index --index {root}")
     path = (root / CURRENT).resolve()
     try:
-        readouts = [_readout_from_dict(d) for d in json.loads((path / "readouts.json").read_text())]
+        raw = json.loads((path / "readouts.json").read_text())
+        readouts = [_readout_from_dict(d) for d in raw]
+        files = [d["file"] for d in raw]
         units = np.load(path / "units.npy")
+        unit_keys = np.load(path / "unit_keys.npy")
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         lexical = Lexical.load(path / "lexical")
     except Exception as e:  # a damaged or foreign folder: say so in one line
@@ -185,4 +199,4 @@ def load_index(root: Path) -> StoredIndex:
     points = [(ri, pi) for ri, r in enumerate(readouts) for pi in range(len(r.points))]
     if vectors.ntotal != len(units) or vectors.d != manifest.dim:
         raise IndexError_(f"the index in {root} is inconsistent; rebuild it with: readout index --index {root}")
-    return StoredIndex(path, manifest, readouts, points, units, vectors, lexical)
+    return StoredIndex(path, manifest, readouts, files, points, units, unit_keys, vectors, lexical)
