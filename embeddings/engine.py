@@ -126,10 +126,44 @@ def _build_locked(paths: Paths, encoder: Encoder) -> BuildReport:
     return build_index(paths.corpus, states, paths.index, encoder, previous)
 
 
+@dataclass
+class Change:
+    """What a reload brought: readouts that appeared and disappeared, and the new totals."""
+
+    added: list[str]
+    removed: list[str]
+    readouts: int
+    points: int
+
+    def describe(self) -> str:
+        parts = [f"{self.readouts} readouts, {self.points} points"]
+        if self.added:
+            parts.append(f"added: {', '.join(self.added)}")
+        if self.removed:
+            parts.append(f"removed: {', '.join(self.removed)}")
+        return "; ".join(parts)
+
+
+def _ensure_fresh(paths: Paths, model: str | None, encoder: Encoder, on_build: Callable[[str], None] | None) -> None:
+    reason = stale_reason(paths.corpus, paths.index, model)
+    if reason:
+        with _lock(paths.index):
+            # another process may have built it while we waited for the lock
+            reason = stale_reason(paths.corpus, paths.index, model)
+            if reason:
+                if on_build:
+                    on_build(reason)
+                _build_locked(paths, encoder)
+
+
 class Engine:
-    def __init__(self, paths: Paths, searcher: Searcher) -> None:
+    """A corpus's index and search over it. `ask` may run in many threads at once; `refresh`
+    swaps in a newer index between questions (a question holds the searcher it started with)."""
+
+    def __init__(self, paths: Paths, searcher: Searcher, model: str | None = None) -> None:
         self.paths = paths
         self.searcher = searcher
+        self._model_arg = model
 
     @classmethod
     def load(
@@ -143,22 +177,39 @@ class Engine:
         """Open the index, building it first when it is missing or stale (`on_build` hears why)."""
         paths = resolve_paths(corpus, index)
         try:
-            reason = stale_reason(paths.corpus, paths.index, model)
             encoder = Encoder(model or _index_model(paths.index))
-            if reason:
-                with _lock(paths.index):
-                    # another process may have built it while we waited for the lock
-                    reason = stale_reason(paths.corpus, paths.index, model)
-                    if reason:
-                        if on_build:
-                            on_build(reason)
-                        _build_locked(paths, encoder)
+            _ensure_fresh(paths, model, encoder, on_build)
             stored = load_index(paths.index)
         except (CorpusError, ModelError, IndexError_) as e:
             raise EngineError(str(e)) from None
         except TimeoutError:
             raise EngineError(f"another readout process is updating {paths.index}; try again when it has finished") from None
-        return cls(paths, Searcher(stored, encoder, settings))
+        return cls(paths, Searcher(stored, encoder, settings), model)
+
+    def refresh(self, rebuild: bool = True, on_build: Callable[[str], None] | None = None) -> Change | None:
+        """Pick up a newer index: one another process published (`readout index`, `add`,
+        `remove`), or, with `rebuild`, one built here because the corpus files changed. Returns
+        what changed, or None when the index in use is current. A build that another process
+        holds the lock for is left to it; the next refresh picks up its result."""
+        old = self.searcher
+        try:
+            if rebuild:
+                _ensure_fresh(self.paths, self._model_arg, old.encoder, on_build)
+        except TimeoutError:
+            log.info("another process is updating %s; not waiting", self.paths.index)
+        except (CorpusError, ModelError, IndexError_) as e:
+            raise EngineError(str(e)) from None
+        current = (self.paths.index / "current").resolve()
+        if current == old.index.path:
+            return None
+        try:
+            stored = load_index(self.paths.index)
+        except IndexError_ as e:
+            raise EngineError(str(e)) from None
+        self.searcher = Searcher(stored, old.encoder, old.settings)
+        before = {r.doc for r in old.index.readouts}
+        after = {r.doc for r in stored.readouts}
+        return Change(sorted(after - before), sorted(before - after), len(stored.readouts), len(stored.points))
 
     def ask(self, question: str, k: int = 5) -> Answer:
         return self.ask_many([question], k)[0]
