@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from bot.options import corpus_option, fail, index_option, model_option
+
 log = logging.getLogger("readout")
 
 
@@ -38,25 +40,6 @@ def _setup_logging(verbose: int) -> None:
         import warnings
 
         warnings.filterwarnings("ignore")
-
-
-def fail(message: str, code: int = 1) -> None:
-    click.echo(f"readout: error: {message}", err=True)
-    sys.exit(code)
-
-
-corpus_option = click.option(
-    "--corpus", type=click.Path(path_type=Path), default=None,
-    help="Folder of readouts (.txt, .md, .jsonl). Default: $READOUT_CORPUS, else the bundled corpus.",
-)
-index_option = click.option(
-    "--index", type=click.Path(path_type=Path), default=None,
-    help="Index folder. Default: $READOUT_INDEX, else a folder per corpus in your cache directory.",
-)
-model_option = click.option(
-    "--model", default=None, metavar="NAME_OR_PATH",
-    help="A sentence-transformers model name or folder. Default: the index's model, else all-MiniLM-L6-v2.",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -185,29 +168,23 @@ def ask(corpus: Path | None, index: Path | None, model: str | None, k: int, as_j
         fail(str(e))
 
 
-def _register_optional() -> None:
-    """Commands whose modules may not exist in every checkout stay out of the way of the core."""
-    import importlib
+def _register() -> None:
+    """The other commands live in their own modules; each imports its heavy parts when run."""
+    from bot.evaluate import eval_command
+    from bot.telegram.command import telegram_command
 
-    for module, attr in (
-        ("bot.evaluate", "eval_command"),
-        ("bot.telegram.command", "telegram_command"),
-        ("bot.manage", "add_command"),
-        ("bot.manage", "remove_command"),
-        ("bot.manage", "list_command"),
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name and module.startswith(e.name):
-                continue
-            raise
-        command = getattr(mod, attr, None)
-        if command is not None:
-            cli.add_command(command)
+    cli.add_command(eval_command)
+    cli.add_command(telegram_command)
+    try:  # corpus management is being added alongside
+        from bot import manage
+    except ModuleNotFoundError:
+        return
+    for name in ("add_command", "remove_command", "list_command"):
+        if hasattr(manage, name):
+            cli.add_command(getattr(manage, name))
 
 
-_register_optional()
+_register()
 
 
 def main() -> None:

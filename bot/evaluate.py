@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import corpus_option, fail, index_option, model_option
+from bot.options import corpus_option, fail, index_option, model_option
 
 
 @click.command("eval")

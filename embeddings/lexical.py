@@ -100,7 +100,8 @@ class Lexical:
         Unlike a BM25 score it does not grow with the corpus, so it can serve in a fixed threshold;
         words the index has never seen count fully against it.
         """
-        terms = list(dict.fromkeys(tokenize(question)))
+        # one- and two-letter leftovers ("b" of a stray <b> tag, "co") say nothing about the topic
+        terms = [t for t in dict.fromkeys(tokenize(question)) if len(t) > 2 or t.isdigit()]
         if not terms:
             return 0.0
         n = float(self.n_docs)

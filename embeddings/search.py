@@ -1,9 +1,15 @@
 """Ranking points for a question: dense and BM25 evidence fused, then the question's speaker, time
 and countries used as preferences.
 
+Candidates are the points of the best dense units (from FAISS) and the best BM25 points; every
+candidate gets its exact cosine (its units' vectors are read back from the index), so a point
+found by words alone is not penalised for missing the dense shortlist. On a small corpus every
+point is a candidate.
+
 Ranking and `found` are decided apart. Ranking compares points for one question, so BM25 is
 scaled by the question's best BM25 score. `found` must mean the same for every question, so it
-looks at absolute evidence of the best point: its cosine similarity and its raw BM25 score.
+looks at absolute evidence for the best point: its cosine similarity and the share of the
+question's words it contains.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ class Settings:
     country_boost: float = 0.05  # per country of the question the readout is about
     confidence_lexical: float = 0.3  # weight of word coverage (vs. cosine) in `found`
     threshold: float = 0.40  # confidence the best point needs for found=True
-    candidates: int = 512  # dense candidates taken from FAISS before fusion
+    candidates: int = 200  # points taken from each side before fusion
 
 
 class Searcher:
@@ -37,59 +43,75 @@ class Searcher:
         self.settings = settings or Settings()
         n = len(index.points)
         self._readout_of = np.fromiter((ri for ri, _ in index.points), dtype=np.int32, count=n)
-        self._countries = [set(countries_in(f"{r.title}\n{r.preamble}")) for r in index.readouts]
-        self._speakers = [p.speakers for r in index.readouts for p in r.points]
+        self._countries = [frozenset(countries_in(f"{r.title}\n{r.preamble}")) for r in index.readouts]
+        # units are stored point by point: point p owns unit rows _unit_start[p] .. _unit_start[p+1]
+        self._unit_start = np.searchsorted(index.units, np.arange(n + 1)).astype(np.int64)
 
     def answers(self, questions: list[str], k: int = 5) -> list[Answer]:
         vecs = self.encoder.encode_queries(questions)
         return [self._rank(q, v, k) for q, v in zip(questions, vecs)]
 
-    def _dense(self, vec: np.ndarray) -> np.ndarray:
-        ix = self.index
-        n_units = ix.vectors.ntotal
-        kk = min(n_units, max(self.settings.candidates, 1))
-        D, I = ix.vectors.search(vec.reshape(1, -1).astype(np.float32), kk)
-        D, I = D[0], I[0]
-        ok = I >= 0
-        floor = float(D[ok][-1]) if kk < n_units and ok.any() else -1.0
-        dense = np.full(len(ix.points), floor, dtype=np.float32)
-        np.maximum.at(dense, ix.units[I[ok]], D[ok])
-        return dense
+    def _candidates(self, vec: np.ndarray, bm: np.ndarray) -> np.ndarray:
+        n = len(self.index.points)
+        c = self.settings.candidates
+        if n <= 2 * c:
+            return np.arange(n)
+        vectors = self.index.vectors
+        _, I = vectors.search(vec.reshape(1, -1), min(vectors.ntotal, 2 * c))
+        dense_pts = self.index.units[I[0][I[0] >= 0]]
+        lex_pts = np.argpartition(-bm, c)[:c]
+        return np.union1d(dense_pts, lex_pts[bm[lex_pts] > 0])
 
-    def _priors(self, q: Query) -> np.ndarray:
+    def _exact_dense(self, vec: np.ndarray, cands: np.ndarray) -> np.ndarray:
+        starts, ends = self._unit_start[cands], self._unit_start[cands + 1]
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) if len(cands) else np.zeros(0, np.int64)
+        if len(rows) == self.index.vectors.ntotal:
+            vecs = self.index.vectors.reconstruct_n(0, len(rows))
+        else:
+            vecs = self.index.vectors.reconstruct_batch(rows)
+        sims = vecs @ vec
+        if not len(rows):
+            return np.zeros(0, np.float32)
+        offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]]).astype(np.int64)
+        return np.maximum.reduceat(sims, offsets)
+
+    def _priors(self, q: Query, cands: np.ndarray) -> np.ndarray:
         s = self.settings
-        prior = np.zeros(len(self.index.points), dtype=np.float32)
+        prior = np.zeros(len(cands), dtype=np.float32)
+        readouts = self.index.readouts
         if q.speakers:
             names = [l.surname for l in q.speakers]
-            for pid, speakers in enumerate(self._speakers):
-                if any(n in sp for n in names for sp in speakers):
-                    prior[pid] += s.speaker_boost
-        if q.year is not None or q.month is not None:
-            per_readout = np.array(
-                [{True: s.date_boost, False: -s.date_boost, None: 0.0}[q.matches_date(r.date)] for r in self.index.readouts],
-                dtype=np.float32,
-            )
-            prior += per_readout[self._readout_of]
-        if q.countries:
-            per_readout = np.array([s.country_boost * len(set(q.countries) & c) for c in self._countries], dtype=np.float32)
-            prior += np.minimum(per_readout, 2 * s.country_boost)[self._readout_of]
+            for i, pid in enumerate(cands):
+                _, p = self.index.point(int(pid))
+                if any(n in sp for n in names for sp in p.speakers):
+                    prior[i] += s.speaker_boost
+        if q.year is not None or q.month is not None or q.countries:
+            wanted = set(q.countries)
+            for i, ri in enumerate(self._readout_of[cands]):
+                m = q.matches_date(readouts[ri].date)
+                if m is not None:
+                    prior[i] += s.date_boost if m else -s.date_boost
+                if wanted:
+                    prior[i] += min(2, len(wanted & self._countries[ri])) * s.country_boost
         return prior
 
     def _rank(self, question: str, vec: np.ndarray, k: int) -> Answer:
         s = self.settings
         q = read_question(question)
-        dense = self._dense(vec)
-        bm = self.index.lexical.scores(q.content or question)
+        vec = np.ascontiguousarray(vec, dtype=np.float32)
+        bm_all = self.index.lexical.scores(q.content or question)
+        cands = self._candidates(vec, bm_all)
+        dense = self._exact_dense(vec, cands)
+        bm = bm_all[cands]
         top_bm = float(bm.max()) if bm.size else 0.0
         lexical = bm / top_bm if top_bm > 0 else bm
-        fused = s.alpha * dense + (1 - s.alpha) * lexical + self._priors(q)
+        fused = s.alpha * dense + (1 - s.alpha) * lexical + self._priors(q, cands)
         k = max(1, min(k, len(fused)))
-        top = np.argpartition(-fused, k - 1)[:k]
-        top = top[np.argsort(-fused[top], kind="stable")]
-        best = int(top[0])
-        coverage = self.index.lexical.coverage(q.content or question, best)
+        order = np.argsort(-fused, kind="stable")[:k]
+        best = int(order[0])
+        coverage = self.index.lexical.coverage(q.content or question, int(cands[best]))
         confidence = (1 - s.confidence_lexical) * float(dense[best]) + s.confidence_lexical * coverage
-        hits = [self._hit(int(pid), float(fused[pid])) for pid in top]
+        hits = [self._hit(int(cands[i]), float(fused[i])) for i in order]
         return Answer(question=question, found=confidence >= s.threshold, hits=hits)
 
     def _hit(self, pid: int, score: float) -> Hit:

@@ -1,0 +1,493 @@
+"""What the bot does with each kind of update.
+
+Private chats: any text is a question. Groups: `/ask <question>`, a message that mentions the
+bot, or a reply to one of the bot's messages; other chatter is none of its business. Buttons
+page through an answer's points, open a whole readout, or page `/sources`. Inline queries offer
+points to post. Anything else (photos, stickers, edits, channel posts) is ignored, except that a
+private non-text message gets a one-line hint.
+
+Handlers never compute answers themselves: they go through the batcher to `engine.ask_many`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from telegram import (
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from embeddings.records import Answer, Hit
+
+from . import buttons, render
+from .catalog import readout_key
+from .services import services
+from .split import TELEGRAM_LIMIT, plain_length, split_html
+from .state import AnswerState
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+MAX_QUESTION = 1000  # characters passed to the engine; the model reads far fewer anyway
+TYPING_AFTER = 0.7  # seconds: show "typing…" only when an answer is not instant
+INLINE_RESULTS = 5
+REFUSAL = "Sorry, this bot is not available in this chat."
+NON_TEXT_HINT = "Please send your question as text, e.g. " + render.EXAMPLE_QUESTION
+EMPTY_HINT = "Send a question as text, e.g. " + render.EXAMPLE_QUESTION
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def clean_question(text: str | None) -> str:
+    """Whitespace collapsed, and cut to MAX_QUESTION characters (a 4000-character paste is fine)."""
+    return " ".join((text or "").split())[:MAX_QUESTION]
+
+
+def is_group(message: Message) -> bool:
+    return message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def via_self(message: Message, bot_id: int) -> bool:
+    """A point the user posted through this bot's inline mode: not a question to answer."""
+    return message.via_bot is not None and message.via_bot.id == bot_id
+
+
+def group_question(message: Message, bot_id: int, username: str | None) -> str | None:
+    """The question in a group message addressed to the bot, or None if it is other chatter.
+
+    Addressed means: it mentions @username (the mention is removed from the question), names the
+    bot through a text mention, or replies to one of the bot's own messages.
+    """
+    text = message.text or ""
+    mentioned = False
+    handle = f"@{username}".casefold() if username else None
+    for entity, value in message.parse_entities(
+        [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+    ).items():
+        if (entity.type == MessageEntity.MENTION and handle and value.casefold() == handle) or (
+            entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id
+        ):
+            mentioned = True
+            if entity.type == MessageEntity.MENTION:
+                text = text.replace(value, " ")
+    replied = message.reply_to_message
+    if not mentioned and not (replied and replied.from_user and replied.from_user.id == bot_id):
+        return None
+    return text
+
+
+async def send_html(
+    context: Context,
+    chat_id: int,
+    markup: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
+    topic: Message | None = None,
+) -> Message | None:
+    """Send `markup` split into messages of at most 4096 characters; the keyboard goes under the
+    last one and the first one replies to `reply_to` (in groups, so it is clear who is answered).
+    In a forum group the messages go to the topic of `topic` (the message being answered).
+    Returns the last message sent."""
+    pieces = split_html(markup, TELEGRAM_LIMIT) or ["…"]
+    thread = topic.message_thread_id if topic is not None and topic.is_topic_message else None
+    last: Message | None = None
+    for i, piece in enumerate(pieces):
+        last = await context.bot.send_message(
+            chat_id,
+            piece,
+            message_thread_id=thread,
+            reply_markup=keyboard if i == len(pieces) - 1 else None,
+            reply_parameters=(
+                ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to is not None and i == 0
+                else None
+            ),
+        )
+    return last
+
+
+def reply_target(message: Message) -> int | None:
+    """Reply to the question in groups (several people talk there); not in private chats."""
+    return message.message_id if is_group(message) else None
+
+
+def readout_buttons(hits: list[Hit] | tuple[Hit, ...]) -> list[tuple[str, str]]:
+    """(key, title) of each distinct readout among `hits`, in order, at most three."""
+    seen: dict[str, str] = {}
+    for h in hits:
+        key = readout_key(h.doc)
+        if key not in seen:
+            seen[key] = h.title
+    return list(seen.items())[:3]
+
+
+async def ask(context: Context, question: str) -> Answer:
+    """The engine's answer, through the batcher (off the event loop, batched with others)."""
+    return await services(context).batcher.ask(question)
+
+
+async def answer_question(update: Update, context: Context, raw: str | None) -> None:
+    """Rate-limit, ask the engine, and reply with the rendered answer and its buttons."""
+    message = update.effective_message
+    if message is None:
+        return
+    chat_id = message.chat.id
+    question = clean_question(raw)
+    if not question:
+        await send_html(context, chat_id, render.esc(EMPTY_HINT), reply_to=reply_target(message))
+        return
+    svc = services(context)
+    user_id = update.effective_user.id if update.effective_user else chat_id
+    log.debug("question in chat %s from user %s", chat_id, user_id)
+    verdict = svc.questions.check(user_id)
+    if not verdict.allowed:
+        if verdict.notify:
+            wait = max(1, round(verdict.retry_in))
+            await send_html(
+                context,
+                chat_id,
+                f"You are asking faster than {svc.questions.limit} questions a minute. "
+                f"Please wait about {wait} s and ask again.",
+                reply_to=reply_target(message),
+            )
+        return
+
+    task = asyncio.ensure_future(ask(context, question))
+    done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER)
+    if not done:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    try:
+        answer = await task
+    except svc.engine_error as exc:
+        await send_html(
+            context,
+            chat_id,
+            f"Sorry, I cannot answer that: {render.esc(str(exc))}",
+            reply_to=reply_target(message),
+        )
+        return
+    except Exception:
+        # A bug or a broken index: tell the user, then let the error handler log it (one line).
+        with contextlib.suppress(TelegramError):
+            await send_html(
+                context,
+                chat_id,
+                "Sorry, something went wrong while answering. Please try again later.",
+                reply_to=reply_target(message),
+            )
+        raise
+
+    hits = list(answer.hits)
+    more = render.first_more(hits)
+    answer_id = None
+    if more is not None:
+        answer_id = svc.answers.put(AnswerState(question, answer.found, tuple(hits), chat_id))
+    keyboard = buttons.answer_keyboard(answer_id, more, readout_buttons(hits[:1]))
+    await send_html(
+        context, chat_id, render.render_answer(answer), keyboard, reply_target(message), message
+    )
+
+
+# --- access control (runs before every other handler) ------------------------------------------
+
+
+async def gate(update: Update, context: Context) -> None:
+    """Enforce $READOUT_ALLOWED_CHATS: other chats get a one-line refusal and nothing else."""
+    svc = services(context)
+    if not svc.allow.restricted:
+        return
+    if update.inline_query is not None:
+        user = update.inline_query.from_user
+        if not svc.allow.allows(user.id):
+            log.info("refused inline query from user %s (not in READOUT_ALLOWED_CHATS)", user.id)
+            await update.inline_query.answer([], cache_time=300, is_personal=True)
+            raise ApplicationHandlerStop
+        return
+    chat = update.effective_chat
+    if chat is None or svc.allow.allows(chat.id):
+        return
+    if update.callback_query is not None:
+        log.info("refused chat %s (not in READOUT_ALLOWED_CHATS)", chat.id)
+        await update.callback_query.answer(REFUSAL)
+        raise ApplicationHandlerStop
+    message = update.message
+    if (
+        message is not None
+        and addressed_to_bot(message, context.bot.id, context.bot.username)
+        and svc.refusals.check(chat.id).allowed  # a flood of refusals would itself be a flood
+    ):
+        log.info("refused chat %s (not in READOUT_ALLOWED_CHATS)", chat.id)
+        await send_html(context, chat.id, REFUSAL, reply_to=reply_target(message))
+    raise ApplicationHandlerStop
+
+
+def addressed_to_bot(message: Message, bot_id: int, username: str | None) -> bool:
+    """Would the bot react to this message if the chat were allowed?"""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    text = message.text or ""
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        return "@" not in command or bool(
+            username and command.split("@", 1)[1].casefold() == username.casefold()
+        )
+    return bool(text) and group_question(message, bot_id, username) is not None
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: Context) -> None:
+    svc = services(context)
+    message = update.effective_message
+    assert message is not None
+    text = render.render_start(len(svc.catalog), svc.catalog.date_span(), context.bot.username)
+    await send_html(context, message.chat.id, text, reply_to=reply_target(message))
+
+
+async def help_command(update: Update, context: Context) -> None:
+    message = update.effective_message
+    assert message is not None
+    text = render.render_help(context.bot.username)
+    await send_html(context, message.chat.id, text, reply_to=reply_target(message))
+
+
+async def ask_command(update: Update, context: Context) -> None:
+    message = update.effective_message
+    assert message is not None
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await send_html(
+            context,
+            message.chat.id,
+            f"Usage: /ask &lt;question&gt;, e.g. /ask {render.esc(render.EXAMPLE_QUESTION)}",
+            reply_to=reply_target(message),
+        )
+        return
+    await answer_question(update, context, question)
+
+
+SOURCES_PER_PAGE = 10
+
+
+def sources_page(context: Context, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    catalog = services(context).catalog
+    pages = catalog.pages(SOURCES_PER_PAGE)
+    text = render.render_sources(catalog.page(page, SOURCES_PER_PAGE), len(catalog), page, pages)
+    return text, buttons.sources_keyboard(page, pages)
+
+
+async def sources_command(update: Update, context: Context) -> None:
+    message = update.effective_message
+    assert message is not None
+    text, keyboard = sources_page(context, 0)
+    await send_html(context, message.chat.id, text, keyboard, reply_to=reply_target(message))
+
+
+async def readout_command(update: Update, context: Context) -> None:
+    message = update.effective_message
+    assert message is not None
+    catalog = services(context).catalog
+    args = context.args or []
+    readout = None
+    if len(args) == 1 and args[0].isdigit():
+        readout = catalog.by_number(int(args[0]))
+    if readout is None:
+        span = f"1–{len(catalog)}" if len(catalog) > 1 else "1"
+        await send_html(
+            context,
+            message.chat.id,
+            f"Usage: /readout N, where N is a readout's number in /sources ({span}).",
+            reply_to=reply_target(message),
+        )
+        return
+    text = render.render_readout(readout, catalog.number_of(readout.doc))
+    await send_html(context, message.chat.id, text, reply_to=reply_target(message))
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """Private chats only: a command this bot does not have."""
+    message = update.effective_message
+    assert message is not None
+    await send_html(
+        context,
+        message.chat.id,
+        "I don't know that command. Send a question as text, or see /help.",
+    )
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+async def private_text(update: Update, context: Context) -> None:
+    message = update.effective_message
+    assert message is not None
+    if via_self(message, context.bot.id):
+        return
+    await answer_question(update, context, message.text)
+
+
+async def group_text(update: Update, context: Context) -> None:
+    message = update.effective_message
+    assert message is not None
+    if via_self(message, context.bot.id):
+        return
+    question = group_question(message, context.bot.id, context.bot.username)
+    if question is None:
+        return  # chatter not addressed to the bot
+    await answer_question(update, context, question)
+
+
+async def private_non_text(update: Update, context: Context) -> None:
+    message = update.effective_message
+    assert message is not None
+    await send_html(context, message.chat.id, render.esc(NON_TEXT_HINT))
+
+
+# --- buttons -----------------------------------------------------------------------------------
+
+
+def without_button(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboardMarkup | None:
+    """`markup` minus the button carrying `data` (rows left empty are dropped)."""
+    if markup is None:
+        return None
+    rows = [[b for b in row if b.callback_data != data] for row in markup.inline_keyboard]
+    rows = [r for r in rows if r]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def on_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    action = buttons.parse(query.data)
+    message = query.message if isinstance(query.message, Message) else None
+    if action is None or message is None:
+        await query.answer("This button no longer works. Please ask again.")
+        return
+    svc = services(context)
+    chat_id = message.chat.id
+
+    if isinstance(action, buttons.More):
+        state = svc.answers.get(action.answer_id)
+        if state is None or state.chat_id != chat_id:
+            await query.answer("This answer has expired. Please ask again.")
+            return
+        if action.start >= len(state.hits):
+            await query.answer("There are no more results.")
+            return
+        await query.answer()
+        nxt = action.start + render.MORE_PAGE
+        page = state.hits[action.start : nxt]
+        keyboard = buttons.answer_keyboard(
+            action.answer_id, nxt if nxt < len(state.hits) else None, readout_buttons(page)
+        )
+        text = render.render_more(state.question, state.hits, action.start, state.found)
+        await send_html(context, chat_id, text, keyboard, topic=message)
+        # The pressed "More results" has done its job; drop it so the chat reads top to bottom.
+        remaining = without_button(message.reply_markup, query.data or "")
+        if remaining != message.reply_markup:
+            with contextlib.suppress(BadRequest):  # e.g. already removed by a double press
+                await context.bot.edit_message_reply_markup(
+                    chat_id, message.message_id, reply_markup=remaining
+                )
+        return
+
+    if isinstance(action, buttons.FullReadout):
+        readout = svc.catalog.by_key(action.key)
+        if readout is None:
+            await query.answer("That readout is no longer available. See /sources.")
+            return
+        await query.answer()
+        text = render.render_readout(readout, svc.catalog.number_of(readout.doc))
+        await send_html(context, chat_id, text, topic=message)
+        return
+
+    if isinstance(action, buttons.SourcesPage):
+        pages = svc.catalog.pages(SOURCES_PER_PAGE)
+        if action.page >= pages:
+            await query.answer("That page no longer exists. Send /sources again.")
+            return
+        await query.answer()
+        text, keyboard = sources_page(context, action.page)
+        try:
+            await context.bot.edit_message_text(
+                text, chat_id, message.message_id, reply_markup=keyboard
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+        return
+
+
+# --- inline mode -------------------------------------------------------------------------------
+
+
+def inline_message(hit: Hit, found: bool) -> str:
+    """The posted message for an inline result, kept within one message."""
+    text = render.render_inline(hit, found)
+    if plain_length(text) <= TELEGRAM_LIMIT:
+        return text
+    return split_html(text, TELEGRAM_LIMIT)[0]
+
+
+async def on_inline(update: Update, context: Context) -> None:
+    query = update.inline_query
+    assert query is not None
+    question = clean_question(query.query)
+    if not question:
+        await query.answer(
+            [],
+            cache_time=300,
+            button=InlineQueryResultsButton(
+                text="Type a question about the readouts", start_parameter="help"
+            ),
+        )
+        return
+    svc = services(context)
+    if not svc.inline.check(query.from_user.id).allowed:
+        await query.answer([], cache_time=0, is_personal=True)
+        return
+    answer = await ask(context, question)
+    results = []
+    for i, hit in enumerate(answer.hits[:INLINE_RESULTS]):
+        title = (
+            f"{hit.title} — {hit.label}" if answer.found else f"Nearest: {hit.title} — {hit.label}"
+        )
+        date = render.human_date(hit.date)
+        results.append(
+            InlineQueryResultArticle(
+                id=str(i),
+                title=render.shorten(title, 64),
+                description=render.shorten((f"{date}: " if date else "") + hit.text, 120),
+                input_message_content=InputTextMessageContent(inline_message(hit, answer.found)),
+            )
+        )
+    await query.answer(results, cache_time=60)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+async def on_error(update: object, context: Context) -> None:
+    """One log line per failure; the bot goes on serving."""
+    err = context.error
+    if isinstance(update, Update):
+        where = f"update {update.update_id}"
+    else:
+        where = "polling" if update is None else type(update).__name__
+    log.error("%s failed: %s: %s", where, type(err).__name__, err)

@@ -1,0 +1,5 @@
+"""A strict local stand-in for the Telegram Bot API, for the bot's tests (see server.py)."""
+
+from .server import ApiError, FakeBotAPI, Sent
+
+__all__ = ["ApiError", "FakeBotAPI", "Sent"]

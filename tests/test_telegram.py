@@ -1,0 +1,411 @@
+"""The Telegram bot end to end: the real `readout telegram` CLI, the real engine and model, and a
+strict local Bot API server (tests/botapi) that refuses whatever Telegram would refuse.
+
+One bot process serves the whole module (the model loads once); every test uses fresh chat ids
+and checks, on the way out, that the API refused nothing the bot sent. The last test stops the
+bot with SIGTERM and checks its output.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+pytest.register_assert_rewrite("conftest_telegram", "botapi")
+
+from botapi import FakeBotAPI, Sent  # noqa: E402
+from conftest_telegram import BOT_USERNAME, TOKEN, BotProcess, ChatIds, bot_env, readout_command  # noqa: E402
+
+pytest_plugins = ["conftest_telegram"]
+
+GRAVE = "What was said about grave visits?"
+ANSWER_TIMEOUT = 15.0
+
+
+@pytest.fixture
+def api(telegram_bot: BotProcess, bot_api: FakeBotAPI):
+    """The server, with records cleared; after the test, nothing may have been refused."""
+    bot_api.clear_records()
+    yield bot_api
+    assert bot_api.rejections == [], f"the Bot API refused: {bot_api.rejections}"
+
+
+@pytest.fixture
+def chats(chat_ids: ChatIds) -> ChatIds:
+    return chat_ids
+
+
+def ask(api: FakeBotAPI, chat: int, text: str, count: int = 1) -> list[Sent]:
+    api.send_text(chat, text)
+    return api.wait_messages(chat, count, ANSWER_TIMEOUT)
+
+
+def quiet_for(api: FakeBotAPI, seconds: float) -> None:
+    """Let the bot work for a moment (used before asserting that nothing was sent)."""
+    api.wait_for(api.queue_drained, 10, "the bot to fetch its updates")
+    time.sleep(seconds)
+
+
+def assert_grave_answer(msg: Sent) -> None:
+    first_line = msg.plain.splitlines()[0]
+    assert first_line == "Japan-Russia Relations — October 7, 2021, point 5", msg.plain
+    assert "grave visits to the four islands by airplane" in msg.plain
+    assert "Speakers: Prime Minister Kishida, President Putin" in msg.plain
+
+
+# --- start-up and commands ---------------------------------------------------------------------
+
+
+def test_start_soon_after_startup(api: FakeBotAPI, telegram_bot: BotProcess, chats: ChatIds) -> None:
+    chat = chats.private()
+    t0 = time.monotonic()
+    (msg,) = ask(api, chat, "/start")
+    assert time.monotonic() - t0 < 5
+    assert "I know 11 readouts" in msg.plain
+    assert "What was said about grave visits?" in msg.plain
+    assert [c["command"] for c in api.commands] == ["start", "help", "ask", "sources", "readout"]
+    print(f"bot ready {telegram_bot.ready_at - telegram_bot.started_at:.1f} s after spawn")
+
+
+def test_grave_visits_answered_with_point_5(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    t0 = time.monotonic()
+    (msg,) = ask(api, chat, GRAVE)
+    assert time.monotonic() - t0 < 5
+    assert_grave_answer(msg)
+    assert [t for t, _ in msg.buttons()] == ["More results", "Full readout"]
+    assert "<blockquote>" in msg.text  # HTML parse mode, accepted by the strict server
+
+
+def test_help_and_unknown_command(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    (msg,) = ask(api, chat, "/help")
+    assert "/ask <question>" in msg.plain and f"@{BOT_USERNAME}" in msg.plain
+    msgs = ask(api, chat, "/frobnicate", 2)
+    assert "don't know that command" in msgs[1].plain
+
+
+# --- buttons -----------------------------------------------------------------------------------
+
+
+def test_more_results_button(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    (answer,) = ask(api, chat, GRAVE)
+    qid = api.press(chat, answer.message_id, answer.button("More results"))
+    assert api.callback_answer(qid)["text"] is None
+    more = api.wait_messages(chat, 2)[1]
+    assert more.plain.startswith("More results (4–6 of ")
+    assert len(more.plain.split("\n\n")) == 4  # the heading and three points
+    assert "More results" in [t for t, _ in more.buttons()]
+    # The used "More results" button is taken off the answer; "Full readout" stays.
+    edit = api.wait_for(lambda: [s for s in api.sent if s.method == "editMessageReplyMarkup"], 5)[0]
+    assert edit.message_id == answer.message_id
+    assert [t for t, _ in edit.buttons()] == ["Full readout"]
+    # Pressing it again (from the old message) still answers, and breaks nothing.
+    qid = api.press(chat, answer.message_id, answer.button("More results"))
+    api.callback_answer(qid)
+    api.wait_messages(chat, 3)
+
+
+def test_full_readout_button(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    (answer,) = ask(api, chat, GRAVE)
+    qid = api.press(chat, answer.message_id, answer.button("Full readout"))
+    api.callback_answer(qid)
+    full = api.wait_messages(chat, 2)[1]
+    assert full.plain.startswith("5. Japan-Russia Relations\nOctober 7, 2021 · 7 points")
+    assert "On October 7, commencing at 5:30 p.m." in full.plain
+    for n in range(1, 8):
+        assert f"\n{n}. " in full.plain
+    assert "5. Prime Minister Kishida also stated" in full.plain
+
+
+def test_long_readout_split_over_messages(api: FakeBotAPI, telegram_bot: BotProcess, chats: ChatIds) -> None:
+    chat = chats.private()
+    # The long generated readout is the oldest: number 11, newest first.
+    ask(api, chat, "/readout 11", 2)
+    quiet_for(api, 0.3)
+    parts = api.sent_to(chat)
+    assert parts[0].plain.startswith("11. Testland-Shimland Relations")
+    assert len(parts) >= 2
+    assert all(len(m.plain) <= 4096 for m in parts)
+    text = "\n\n".join(m.plain for m in parts)
+    for n in range(1, 13):
+        assert f"{n}. " in text
+    assert text.rstrip().endswith("and they agreed to review progress at their next meeting.")
+
+
+def test_sources_pages_and_readout_command(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    (page1,) = ask(api, chat, "/sources")
+    assert page1.plain.startswith("Readouts I know: 11, newest first (page 1 of 2)")
+    lines = [line for line in page1.plain.splitlines() if line[:2].strip(".").isdigit()]
+    assert lines[0].startswith("1. Testland-Exampleland Relations — March 14, 2023")
+    assert [t for t, _ in page1.buttons()] == ["Older ▶"]
+    qid = api.press(chat, page1.message_id, page1.button("Older ▶"))
+    api.callback_answer(qid)
+    edit = api.wait_for(lambda: [s for s in api.sent if s.method == "editMessageText"], 5)[0]
+    assert "(page 2 of 2)" in edit.plain and "11. Testland-Shimland Relations" in edit.plain
+    assert [t for t, _ in edit.buttons()] == ["◀ Newer"]
+    qid = api.press(chat, page1.message_id, edit.button("◀ Newer"))
+    api.callback_answer(qid)
+    api.wait_for(lambda: len([s for s in api.sent if s.method == "editMessageText"]) == 2, 5)
+
+    msgs = ask(api, chat, "/readout 1", 2)
+    assert msgs[1].plain.startswith("1. Testland-Exampleland Relations\nMarch 14, 2023 · 3 points")
+    msgs = ask(api, chat, "/readout 99", 3)
+    assert msgs[2].plain == "Usage: /readout N, where N is a readout's number in /sources (1–11)."
+
+
+@pytest.mark.parametrize(
+    "data, notice",
+    [
+        ("zzz", "no longer works"),
+        ("m:AAAAAAAA:3", "expired"),
+        ("r:0123456789", "no longer available"),
+        ("s:42", "no longer exists"),
+        ("m:" + "x" * 16 + ":9999", "expired"),
+    ],
+)
+def test_stale_or_forged_buttons_get_a_notice(api: FakeBotAPI, chats: ChatIds, data: str, notice: str) -> None:
+    chat = chats.private()
+    (msg,) = ask(api, chat, "/start")
+    qid = api.press(chat, msg.message_id, data)
+    answer = api.callback_answer(qid)
+    assert notice in answer["text"]
+    quiet_for(api, 0.3)
+    assert len(api.sent_to(chat)) == 1
+
+
+# --- inline mode -------------------------------------------------------------------------------
+
+
+def test_inline_query(api: FakeBotAPI, chats: ChatIds) -> None:
+    user = chats.private()
+    answer = api.inline_answer(api.inline(user, "grave visits"))
+    results = answer["results"]
+    assert 1 <= len(results) <= 5
+    best = results[0]
+    assert best["title"] == "Japan-Russia Relations — point 5"
+    content = best["input_message_content"]
+    assert content["parse_mode"] == "HTML"
+    assert "grave visits to the four islands" in best["_plain"]
+    assert best["_plain"].startswith("Japan-Russia Relations — October 7, 2021, point 5")
+
+    empty = api.inline_answer(api.inline(user, "   "))
+    assert empty["results"] == [] and empty["button"]["start_parameter"] == "help"
+
+
+# --- odd input ---------------------------------------------------------------------------------
+
+
+def test_non_text_and_edits_never_break_the_bot(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    api.send_photo(chat)
+    api.send_sticker(chat)
+    api.send_voice(chat)
+    api.send_location(chat)
+    hints = api.wait_messages(chat, 4)
+    assert all(h.plain.startswith("Please send your question as text") for h in hints)
+    first = api.send_text(chat, "hello there")["message"]
+    api.wait_messages(chat, 5)
+    api.edit_text(chat, first["message_id"], "What was said about grave visits?")
+    api.channel_post(-1_009_999_999_999, "What was said about grave visits?")
+    api.send_text(chat, "Japan-Russia Relations — point 5 …", via_bot=True)  # posted via inline
+    api.send_text(chat, "   \n\t ")
+    msgs = api.wait_messages(chat, 6)
+    assert msgs[5].plain.startswith("Send a question as text")
+    quiet_for(api, 0.5)
+    assert len(api.sent_to(chat)) == 6  # nothing for the edit or the channel post
+    (answer,) = ask(api, chats.private(), GRAVE)  # and it still answers
+    assert_grave_answer(answer)
+
+
+def test_4000_character_message(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    text = ("What was said about grave visits? " * 200)[:4000]
+    (msg,) = ask(api, chat, text)
+    assert_grave_answer(msg)
+
+
+def test_html_special_question(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    (msg,) = ask(api, chat, "<b>grave</b> visits & co")
+    # Found or only "nearest" is the engine's call; either way point 5 comes first, and the
+    # strict server accepted the HTML (the fixture checks there were no refusals).
+    best = [p for p in msg.plain.split("\n\n") if "Relations — " in p][0]
+    assert "Japan-Russia Relations — October 7, 2021, point 5" in best
+    (other,) = ask(api, chats.private(), "<script>alert('x')</script> & <i>\"quotes\"</i>")
+    assert other.plain and "<script>" not in other.text
+
+
+def test_nothing_relevant_is_said_plainly(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    (msg,) = ask(api, chat, "What is the best recipe for banana bread with walnuts?")
+    assert msg.plain.startswith("I found nothing relevant to that"), msg.plain
+    assert "The nearest points, probably not what you asked:" in msg.plain
+
+
+# --- Telegram trouble --------------------------------------------------------------------------
+
+
+def test_429_on_send_message_is_retried(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    api.fail_next("sendMessage", times=1, code=429, retry_after=1)
+    t0 = time.monotonic()
+    (msg,) = ask(api, chat, GRAVE)
+    assert time.monotonic() - t0 >= 1.0
+    assert_grave_answer(msg)
+    assert api.injected == [("sendmessage", 429)]
+
+
+def test_5xx_on_send_message_is_retried(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    api.fail_next("sendMessage", times=2, code=502)
+    (msg,) = ask(api, chat, GRAVE)
+    assert_grave_answer(msg)
+    assert api.injected == [("sendmessage", 502), ("sendmessage", 502)]
+
+
+# --- groups ------------------------------------------------------------------------------------
+
+
+def test_groups_answer_only_when_addressed(api: FakeBotAPI, chats: ChatIds) -> None:
+    group = chats.group()
+    alice, bob = chats.private(), chats.private()
+    api.send_group_text(group, "What was said about grave visits? (just chatting)", alice)
+    api.send_group_text(group, "/ask@some_other_bot grave visits", bob)
+    asked = api.send_group_text(group, "/ask What was said about grave visits?", bob)["message"]
+    (answer,) = api.wait_messages(group, 1)
+    assert answer.reply_to == asked["message_id"]
+    assert_grave_answer(answer)
+
+    mention = api.send_group_text(group, f"@{BOT_USERNAME} what about grave visits?", alice)["message"]
+    second = api.wait_messages(group, 2)[1]
+    assert second.reply_to == mention["message_id"]
+    assert_grave_answer(second)
+
+    reply = api.send_group_text(group, "and the abductions issue?", bob, reply_to=answer.message_id)
+    third = api.wait_messages(group, 3)[2]
+    assert third.reply_to == reply["message"]["message_id"]
+    assert "abductions issue" in third.plain.split("\n\n")[0]
+
+    api.send_group_text(group, "nice, thanks everyone", alice)
+    api.send_photo(group, chat_type="supergroup")
+    quiet_for(api, 0.5)
+    assert len(api.sent_to(group)) == 3
+
+
+# --- load and limits ---------------------------------------------------------------------------
+
+
+def test_36_chats_at_once(api: FakeBotAPI, chats: ChatIds) -> None:
+    questions = [GRAVE, "grave visits to the four islands", "Did they talk about grave visits?"]
+    group = [chats.private() for _ in range(36)]
+    t0 = time.monotonic()
+    for i, chat in enumerate(group):
+        api.send_text(chat, questions[i % len(questions)])
+    for chat in group:
+        (msg,) = api.wait_messages(chat, 1, 30)
+        assert "point 5" in msg.plain.splitlines()[0]
+    elapsed = time.monotonic() - t0
+    quiet_for(api, 0.3)
+    assert all(len(api.sent_to(c)) == 1 for c in group)
+    print(f"36 chats answered in {elapsed:.1f} s")
+    assert elapsed < 30
+
+
+def test_rate_limit_answers_the_excess_politely(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    for i in range(22):
+        api.send_text(chat, f"grave visits? ({i})")
+    msgs = api.wait_messages(chat, 21, 30)
+    quiet_for(api, 0.5)
+    msgs = api.sent_to(chat)
+    polite = [m for m in msgs if m.plain.startswith("You are asking faster than 20 questions a minute")]
+    assert len(polite) == 1
+    assert len(msgs) == 21  # 20 answers + one notice; the 22nd question gets no second notice
+
+
+def test_chats_not_allowed_get_one_line(api: FakeBotAPI, chats: ChatIds) -> None:
+    stranger = chats.stranger()
+    (msg,) = ask(api, stranger, GRAVE)
+    assert msg.plain == "Sorry, this bot is not available in this chat."
+    answer = api.inline_answer(api.inline(chats.stranger(), "grave visits"))
+    assert answer["results"] == []
+    group = -1_002_000_000_001  # not allowed either
+    user = chats.stranger()
+    api.send_group_text(group, "grave visits, anyone?", user)  # chatter: no reply at all
+    api.send_group_text(group, "/ask@some_other_bot grave visits", user)
+    api.send_group_text(group, f"@{BOT_USERNAME} grave visits?", user)
+    (refusal,) = api.wait_messages(group, 1)
+    assert refusal.plain == "Sorry, this bot is not available in this chat."
+    quiet_for(api, 0.3)
+    assert len(api.sent_to(group)) == 1
+
+
+# --- the process -------------------------------------------------------------------------------
+
+
+def test_zz_sigterm_stops_cleanly_without_leaking(telegram_bot: BotProcess, bot_api: FakeBotAPI) -> None:
+    """Runs last: SIGTERM -> exit 0 within seconds; no token, no traceback in the output."""
+    proc = telegram_bot.proc
+    assert proc.poll() is None, "the bot died during the tests"
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=15)
+    elapsed = time.monotonic() - t0
+    out, err = telegram_bot.output()
+    assert code == 0, err
+    assert elapsed < 10, f"took {elapsed:.1f} s to stop"
+    secret = TOKEN.split(":", 1)[1]
+    assert secret not in out and secret not in err
+    assert "Traceback" not in err and "Traceback" not in out
+    assert [line for line in err.splitlines() if " ERROR " in line or " CRITICAL " in line] == []
+    assert "refused chat" in err  # the allow-list tells the operator which ids it turned away
+    assert "stopped" in err.splitlines()[-1]
+    print(f"stopped {elapsed:.1f} s after SIGTERM")
+
+
+# --- start-up errors (no model load) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "token, expected",
+    [
+        (None, "no bot token"),
+        ("", "no bot token"),
+        ("not-a-token", "does not look like a bot token"),
+        ("12345:short", "does not look like a bot token"),
+    ],
+)
+def test_missing_or_malformed_token_fails_fast(token: str | None, expected: str, tmp_path) -> None:
+    env = bot_env(tmp_path)
+    if token is not None:
+        env["TELEGRAM_BOT_TOKEN"] = token
+    t0 = time.monotonic()
+    run = subprocess.run([*readout_command(), "telegram", "--index", str(tmp_path / "i")],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], run.stderr
+    assert time.monotonic() - t0 < 10  # no model load
+    if token:
+        assert token not in run.stderr
+    assert not (tmp_path / "i").exists()
+
+
+def test_token_file(tmp_path) -> None:
+    bad = tmp_path / "token"
+    bad.write_text("123456789:tooshort\n")
+    env = bot_env(tmp_path)
+    run = subprocess.run([*readout_command(), "telegram", "--token-file", str(bad)],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "does not look like a bot token" in run.stderr
+    assert "tooshort" not in run.stderr
+    run = subprocess.run([*readout_command(), "telegram", "--token-file", str(tmp_path / "missing")],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and "Traceback" not in run.stderr

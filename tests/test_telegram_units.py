@@ -1,0 +1,285 @@
+"""Fast checks of the bot's parts that need neither the model nor a bot process: HTML splitting
+(validated by the strict server's own, independent HTML parser), rendering and escaping,
+callback data, limits, the batcher, settings and log redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import io
+import logging
+import random
+import threading
+
+import pytest
+
+pytest.register_assert_rewrite("botapi")
+
+from bot.telegram import buttons, config, render  # noqa: E402
+from bot.telegram.batcher import AskBatcher  # noqa: E402
+from bot.telegram.catalog import Catalog, readout_key  # noqa: E402
+from bot.telegram.limits import AllowList, RateLimiter  # noqa: E402
+from bot.telegram.logs import RedactingFormatter  # noqa: E402
+from bot.telegram.split import plain_length, split_html  # noqa: E402
+from bot.telegram.state import AnswerState, AnswerStore  # noqa: E402
+from embeddings.records import Answer, Hit, Point, Readout  # noqa: E402
+from botapi.html import ParseEntitiesError, parse_html, strip_message, utf16_len  # noqa: E402
+
+TOKEN = "7012345678:AAF-test_token_for_the_local_bot_api_Xy9"
+
+
+def telegram_accepts(piece: str) -> str:
+    """The text as Telegram would show it, or a failed test if Telegram would refuse it."""
+    try:
+        plain, entities = strip_message(*parse_html(piece))
+    except ParseEntitiesError as exc:
+        pytest.fail(f"Telegram would refuse {piece[:80]!r}: {exc}")
+    assert plain, "empty message"
+    assert utf16_len(plain) <= 4096
+    return plain
+
+
+def hit(n: int = 5, text: str = "Prime Minister Kishida also stated…", **kw) -> Hit:
+    base = dict(doc="000.txt", title="Japan-Russia Relations", date="2021-10-07", point=n, position=n,
+                text=text, score=0.7, speakers=["Prime Minister Kishida", "President Putin"],
+                source=None)
+    base.update(kw)
+    return Hit(**base)
+
+
+# --- splitting ---------------------------------------------------------------------------------
+
+
+def test_short_text_is_one_piece() -> None:
+    assert split_html("<b>a</b> &amp; b") == ["<b>a</b> &amp; b"]
+    assert split_html("  \n ") == []
+
+
+def test_split_on_paragraphs_keeps_every_word() -> None:
+    paras = [f"<b>Point {i}</b>\n" + html.escape(f"text {i} & more <x> " * 40) for i in range(40)]
+    markup = "\n\n".join(paras)
+    pieces = split_html(markup)
+    assert len(pieces) > 1
+    shown = [telegram_accepts(p) for p in pieces]
+    assert all(s.startswith("Point ") for s in shown)  # cut at paragraph boundaries
+    assert " ".join("\n\n".join(shown).split()) == " ".join(parse_html(markup)[0].split())
+
+
+def test_oversized_paragraph_is_hard_split_inside_tags_and_entities() -> None:
+    body = html.escape("grave & visits " * 500 + "x" * 5000 + "<&>" * 700)
+    markup = f'<blockquote><i>{body}</i></blockquote> <a href="https://example.org/?a=1&amp;b=2">src</a>'
+    pieces = split_html(markup)
+    shown = [telegram_accepts(p) for p in pieces]
+    assert len(pieces) >= 4
+    for p in pieces[:-1]:
+        assert p.startswith("<blockquote><i>") and p.endswith("</i></blockquote>")
+    assert "".join(shown).replace(" ", "") == parse_html(markup)[0].replace(" ", "")
+
+
+def test_astral_characters_count_twice() -> None:
+    markup = "😀" * 3000  # 6000 UTF-16 units
+    pieces = split_html(markup)
+    assert len(pieces) == 2
+    assert all(utf16_len(telegram_accepts(p)) <= 4096 for p in pieces)
+
+
+def test_random_markup_always_splits_into_valid_pieces() -> None:
+    rng = random.Random(7)
+    words = ["grave", "visits", "&", "<", ">", '"', "Kishida", "😀", "é", "\n", "\n\n", "x" * 50]
+    for _ in range(40):
+        parts = []
+        for _ in range(rng.randint(1, 60)):
+            chunk = html.escape(" ".join(rng.choice(words) for _ in range(rng.randint(1, 120))))
+            tag = rng.choice(["", "b", "i", "blockquote", "code"])
+            parts.append(f"<{tag}>{chunk}</{tag}>" if tag else chunk)
+        markup = rng.choice(["\n\n", " ", "\n"]).join(parts)
+        limit = rng.choice([200, 1000, 4096])
+        for piece in split_html(markup, limit):
+            plain = telegram_accepts(piece)
+            assert utf16_len(plain) <= limit
+        assert plain_length(markup) == utf16_len(parse_html(markup)[0])
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def test_answer_escapes_corpus_text() -> None:
+    evil = hit(text='Leaders said <script>alert("x")</script> & <b>more</b>',
+               title="A <i>B</i> & C", speakers=["Dr. <X>"], source="https://example.org/r?a=1&b=<2>")
+    ans = Answer("q", True, [evil, hit(4), hit(3), hit(2)])
+    markup = render.render_answer(ans)
+    plain = telegram_accepts(markup)
+    assert 'Leaders said <script>alert("x")</script> & <b>more</b>' in plain
+    assert plain.startswith("A <i>B</i> & C — October 7, 2021, point 5")
+    assert "Source: https://example.org/r?a=1&b=" in plain or "Source: " in plain
+
+
+def test_not_found_says_so_and_shows_nearest() -> None:
+    markup = render.render_answer(Answer("banana bread", False, [hit(5), hit(6)]))
+    plain = telegram_accepts(markup)
+    assert plain.startswith("I found nothing relevant to that")
+    assert "• Japan-Russia Relations — October 7, 2021, point 5:" in plain
+
+
+def test_source_link_only_for_urls() -> None:
+    assert render.source_line("https://www.mofa.go.jp/erp/rss/northern/page4e_001.html").startswith(
+        '<a href' ) is False
+    assert '<a href="https://x.org/a?b=1&amp;c=2">' in render.source_line("https://x.org/a?b=1&c=2")
+    assert render.source_line("javascript:alert(1)") == "Source: javascript:alert(1)"
+    assert render.source_line(None) is None
+
+
+def test_readout_and_sources_render() -> None:
+    r = Readout(doc="a.txt", title="T & U", date=dt.date(2021, 10, 7), source=None, participants=[],
+                preamble="On <day> …", points=[Point(None, 0, "pre", preamble=True),
+                                                Point(1, 1, "one"), Point(2, 2, "two & three")])
+    plain = telegram_accepts(render.render_readout(r, 3))
+    assert plain.startswith("3. T & U\nOctober 7, 2021 · 2 points\n\nOn <day> …\n\n1. one\n\n2. two & three")
+    cat = Catalog([r])
+    plain = telegram_accepts(render.render_sources(cat.page(0, 10), 1, 0, 1))
+    assert "1. T & U — October 7, 2021 (2 points)" in plain
+
+
+def test_start_and_help_are_valid_html() -> None:
+    telegram_accepts(render.render_start(3, ("2019-01-03", "2023-03-14"), "readout_bot"))
+    assert "/ask <question>" in telegram_accepts(render.render_help("readout_bot"))
+
+
+# --- buttons -----------------------------------------------------------------------------------
+
+
+def test_callback_data_round_trip_and_size() -> None:
+    store = AnswerStore()
+    aid = store.put(AnswerState("q", True, (), 1))
+    kb = buttons.answer_keyboard(aid, 9999, [(readout_key("x" * 500), "T" * 300)] * 3)
+    for row in kb.inline_keyboard:
+        for b in row:
+            assert 1 <= len(b.callback_data.encode()) <= 64
+            assert buttons.parse(b.callback_data) is not None
+    assert buttons.parse(f"m:{aid}:3") == buttons.More(aid, 3)
+    assert buttons.parse("s:2") == buttons.SourcesPage(2)
+    for forged in ["", "m::1", "m:a:b", "r:XYZ", "s:-1", "x" * 64, "m:" + "a" * 40 + ":1", None]:
+        assert buttons.parse(forged) is None
+
+
+def test_answer_store_is_bounded() -> None:
+    store = AnswerStore(capacity=3)
+    ids = [store.put(AnswerState(str(i), True, (), 1)) for i in range(5)]
+    assert store.get(ids[0]) is None and store.get(ids[4]).question == "4"
+    assert len(store) == 3
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+
+def test_rate_limiter_window_and_single_notice() -> None:
+    now = [0.0]
+    rl = RateLimiter(3, period=60, clock=lambda: now[0])
+    assert [rl.check(1).allowed for _ in range(3)] == [True] * 3
+    v = rl.check(1)
+    assert not v.allowed and v.notify and 59 <= v.retry_in <= 60
+    assert not rl.check(1).notify  # told once per burst
+    assert rl.check(2).allowed  # other users unaffected
+    now[0] = 61
+    assert rl.check(1).allowed
+    assert RateLimiter(0).check(1).allowed
+
+
+def test_allow_list() -> None:
+    assert AllowList(None).allows(123) and not AllowList(None).restricted
+    allow = AllowList(frozenset({1, -100}))
+    assert allow.allows(-100) and not allow.allows(2) and not allow.allows(None)
+
+
+# --- batcher -----------------------------------------------------------------------------------
+
+
+def test_batcher_batches_concurrent_questions_off_the_loop() -> None:
+    calls: list[list[str]] = []
+    loop_threads: set[int] = set()
+
+    def ask_many(questions: list[str], k: int) -> list[Answer]:
+        loop_threads.add(threading.get_ident())
+        calls.append(list(questions))
+        return [Answer(q, True, []) for q in questions]
+
+    async def main() -> list[Answer]:
+        b = AskBatcher(ask_many, k=5, window=0.02, max_batch=8)
+        b.start()
+        answers = await asyncio.gather(*(b.ask(f"q{i}") for i in range(20)))
+        await b.stop()
+        return answers
+
+    answers = asyncio.run(main())
+    assert [a.question for a in answers] == [f"q{i}" for i in range(20)]
+    assert len(calls) < 20 and max(len(c) for c in calls) <= 8
+    assert threading.get_ident() not in loop_threads
+
+
+def test_batcher_isolates_a_failing_question() -> None:
+    def ask_many(questions: list[str], k: int) -> list[Answer]:
+        if "bad" in questions:
+            raise ValueError("bad question")
+        return [Answer(q, True, []) for q in questions]
+
+    async def main() -> list:
+        b = AskBatcher(ask_many, k=5, window=0.02)
+        b.start()
+        out = await asyncio.gather(b.ask("a"), b.ask("bad"), b.ask("c"), return_exceptions=True)
+        await b.stop()
+        return out
+
+    a, bad, c = asyncio.run(main())
+    assert a.question == "a" and c.question == "c" and isinstance(bad, ValueError)
+
+
+# --- settings and logs -------------------------------------------------------------------------
+
+
+def test_token_checks(tmp_path) -> None:
+    assert config.read_token(None, {"TELEGRAM_BOT_TOKEN": f" {TOKEN}\n"}) == TOKEN
+    f = tmp_path / "t"
+    f.write_text(TOKEN + "\n")
+    assert config.read_token(f, {}) == TOKEN
+    for bad in ["", "abc", "123:short", "x123:" + "a" * 35, "123:" + "a" * 35 + " extra"]:
+        with pytest.raises(config.ConfigError) as e:
+            config.read_token(None, {"TELEGRAM_BOT_TOKEN": bad})
+        assert (bad.strip() == "") or bad not in str(e.value)
+
+
+def test_env_settings() -> None:
+    assert config.parse_allowed_chats(" 1, -100 ,") == frozenset({1, -100})
+    assert config.parse_allowed_chats("") is None
+    with pytest.raises(config.ConfigError):
+        config.parse_allowed_chats("1,abc")
+    assert config.parse_rate_limit(None) == 20 and config.parse_rate_limit("0") == 0
+    with pytest.raises(config.ConfigError):
+        config.parse_rate_limit("-1")
+    assert config.read_api_url(None, {"TELEGRAM_API_URL": "http://127.0.0.1:8081/bot"}) == (
+        "http://127.0.0.1:8081/bot")
+    with pytest.raises(config.ConfigError):
+        config.check_webhook_url("http://example.org/hook")
+    s = config.Settings(token=TOKEN, webhook_url="https://example.org/readout/hook")
+    assert s.webhook_path == "readout/hook" and TOKEN not in repr(s)
+
+
+def test_log_lines_never_show_the_token() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(message)s", [TOKEN], verbose=False))
+    log = logging.getLogger("test_telegram_units.redact")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("POST https://api.telegram.org/bot%s/sendMessage", TOKEN)
+        try:
+            raise RuntimeError(f"failed https://api.telegram.org/bot{TOKEN}/getMe")
+        except RuntimeError:
+            log.exception("boom")
+        log.warning("other 123456789:%s", "B" * 35)
+    finally:
+        log.removeHandler(handler)
+    out = stream.getvalue()
+    assert TOKEN.split(":")[1] not in out and "B" * 35 not in out
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 3
