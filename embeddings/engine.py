@@ -84,11 +84,11 @@ def resolve_paths(corpus: Path | str | None, index: Path | str | None) -> Paths:
     return Paths(c.resolve(), i.resolve())
 
 
-def _lock(index: Path):
+def _lock(index: Path, timeout: float = LOCK_TIMEOUT_S):
     from filelock import FileLock
 
     index.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(index / ".lock"), timeout=LOCK_TIMEOUT_S)
+    return FileLock(str(index / ".lock"), timeout=timeout)
 
 
 def build(corpus: Path | str | None = None, index: Path | str | None = None, model: str | None = None) -> BuildReport:
@@ -144,10 +144,11 @@ class Change:
         return "; ".join(parts)
 
 
-def _ensure_fresh(paths: Paths, model: str | None, encoder: Encoder, on_build: Callable[[str], None] | None) -> None:
+def _ensure_fresh(paths: Paths, model: str | None, encoder: Encoder, on_build: Callable[[str], None] | None,
+                  wait: float = LOCK_TIMEOUT_S) -> None:
     reason = stale_reason(paths.corpus, paths.index, model)
     if reason:
-        with _lock(paths.index):
+        with _lock(paths.index, wait):
             # another process may have built it while we waited for the lock
             reason = stale_reason(paths.corpus, paths.index, model)
             if reason:
@@ -194,7 +195,7 @@ class Engine:
         old = self.searcher
         try:
             if rebuild:
-                _ensure_fresh(self.paths, self._model_arg, old.encoder, on_build)
+                _ensure_fresh(self.paths, self._model_arg, old.encoder, on_build, wait=0)
         except TimeoutError:
             log.info("another process is updating %s; not waiting", self.paths.index)
         except (CorpusError, ModelError, IndexError_) as e:

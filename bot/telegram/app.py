@@ -32,6 +32,8 @@ from .batcher import AskBatcher
 from .catalog import Catalog
 from .config import Settings
 from .limits import AllowList, RateLimiter
+from .reload import Reloader
+from .reload import interval as reload_interval
 from .retry import RetryingRateLimiter
 from .services import KEY, Services, services
 from .state import AnswerStore
@@ -64,6 +66,7 @@ async def _post_init(app: Application) -> None:
     await app.bot.set_my_commands(COMMANDS)
     svc = services(app)
     svc.batcher.start()
+    svc.reloader.start()
     log.info(
         "serving as @%s with %d readout(s); commands registered",
         app.bot.username,
@@ -72,6 +75,7 @@ async def _post_init(app: Application) -> None:
 
 
 async def _post_stop(app: Application) -> None:
+    await services(app).reloader.stop()
     await services(app).batcher.stop()
 
 
@@ -105,7 +109,10 @@ def build_application(
         inline=RateLimiter(settings.rate_limit * 3),
         refusals=RateLimiter(3),
         engine_error=engine_error,
+        admins=settings.admin_chats,
     )
+    svc = app.bot_data[KEY]
+    svc.reloader = Reloader(engine, svc, reload_interval())
     add_handlers(app)
     return app
 
@@ -124,6 +131,7 @@ def add_handlers(app: Application) -> None:
         ("ask", handlers.ask_command),
         ("sources", handlers.sources_command),
         ("readout", handlers.readout_command),
+        ("reload", handlers.reload_command),
     ):
         app.add_handler(CommandHandler(name, callback, filters=new_message & (private | groups)))
     app.add_handler(

@@ -115,6 +115,8 @@ def telegram_command(
             token=token,
             api_url=config.read_api_url(api_url),
             allowed_chats=config.parse_allowed_chats(os.environ.get(config.ALLOWED_CHATS_ENV)),
+            admin_chats=config.parse_allowed_chats(os.environ.get(config.ADMIN_CHATS_ENV), config.ADMIN_CHATS_ENV)
+            or frozenset(),
             rate_limit=config.parse_rate_limit(os.environ.get(config.RATE_LIMIT_ENV)),
             webhook_url=config.check_webhook_url(webhook_url) if webhook_url else None,
             listen=listen,

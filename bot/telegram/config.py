@@ -18,6 +18,7 @@ API_URL_ENV = "TELEGRAM_API_URL"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 ALLOWED_CHATS_ENV = "READOUT_ALLOWED_CHATS"
 RATE_LIMIT_ENV = "READOUT_RATE_LIMIT"
+ADMIN_CHATS_ENV = "READOUT_ADMIN_CHATS"
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_RATE_LIMIT = 20  # questions per user per minute
@@ -45,6 +46,7 @@ class Settings:
     listen: str = "127.0.0.1"
     port: int = 8443
     webhook_secret: str | None = None
+    admin_chats: frozenset[int] = frozenset()  # may use /reload
 
     def __repr__(self) -> str:  # never let the token reach a log line through repr()
         return f"Settings(api_url={self.api_url!r}, webhook_url={self.webhook_url!r}, ...)"
@@ -100,7 +102,7 @@ def read_api_url(option: str | None, environ: dict[str, str] | None = None) -> s
     return url
 
 
-def parse_allowed_chats(value: str | None) -> frozenset[int] | None:
+def parse_allowed_chats(value: str | None, env: str = ALLOWED_CHATS_ENV) -> frozenset[int] | None:
     """`READOUT_ALLOWED_CHATS="123,-100456"` -> {123, -100456}; unset or blank -> None (all)."""
     if value is None or not value.strip():
         return None
@@ -113,7 +115,7 @@ def parse_allowed_chats(value: str | None) -> frozenset[int] | None:
             chats.add(int(part))
         except ValueError:
             raise ConfigError(
-                f"${ALLOWED_CHATS_ENV}: {part!r} is not a chat id "
+                f"${env}: {part!r} is not a chat id "
                 "(comma-separated integers expected)"
             ) from None
     return frozenset(chats)

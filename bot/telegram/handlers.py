@@ -282,6 +282,24 @@ async def ask_command(update: Update, context: Context) -> None:
     await answer_question(update, context, question)
 
 
+async def reload_command(update: Update, context: Context) -> None:
+    """/reload (admins only): pick up a newer index now and say what changed."""
+    svc = services(context)
+    message = update.effective_message
+    assert message is not None
+    if message.chat.id not in svc.admins:
+        text = "/reload is for the bot's admins (READOUT_ADMIN_CHATS)."
+    else:
+        try:
+            change = await svc.reloader.reload()
+        except svc.engine_error as exc:
+            text = f"Reload failed, still serving the previous index: {render.esc(str(exc))}"
+        else:
+            text = (f"Reloaded: {render.esc(change.describe())}." if change is not None
+                    else f"The index is current: {len(svc.catalog)} readout{'' if len(svc.catalog) == 1 else 's'}.")
+    await send_html(context, message.chat.id, text, reply_to=reply_target(message))
+
+
 SOURCES_PER_PAGE = 10
 
 

@@ -30,6 +30,8 @@ class Services:
     inline: RateLimiter  # per-user inline-query limit (typing fires several per question)
     refusals: RateLimiter  # per-chat limit on "not allowed here" replies
     engine_error: type[Exception]  # EngineError: an answerable "bad question" rather than a bug
+    admins: frozenset[int] = frozenset()  # chats that may use /reload ($READOUT_ADMIN_CHATS)
+    reloader: Any = None  # reload.Reloader, set once the application is built
 
 
 def services(context: ContextTypes.DEFAULT_TYPE | Any) -> Services:

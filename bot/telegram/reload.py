@@ -1,0 +1,79 @@
+"""Keeping a long-running bot on the newest index.
+
+Every few seconds a background task asks the engine to refresh: if `readout index`, `add` or
+`remove` published a new index (or the corpus folder was edited by hand, which the refresh
+rebuilds), the engine swaps it in between questions. A question already being answered keeps the
+index it started with, so none is dropped or answered from a half-written index (indexes are
+published whole, by a symlink swap). Admins can force a refresh with /reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from .catalog import Catalog
+
+if TYPE_CHECKING:
+    from embeddings.engine import Change, Engine
+
+    from .services import Services
+
+log = logging.getLogger(__name__)
+
+INTERVAL_ENV = "READOUT_RELOAD_INTERVAL"
+DEFAULT_INTERVAL = 5.0  # seconds
+
+
+def interval() -> float:
+    """Seconds between checks; 0 turns automatic reloading off (/reload still works)."""
+    raw = os.environ.get(INTERVAL_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_INTERVAL
+    except ValueError:
+        log.warning("ignoring %s=%r (not a number of seconds)", INTERVAL_ENV, raw)
+        return DEFAULT_INTERVAL
+
+
+class Reloader:
+    def __init__(self, engine: Engine, svc: Services, every: float) -> None:
+        self.engine = engine
+        self.svc = svc
+        self.every = every
+        self._lock = asyncio.Lock()  # one refresh at a time (the timer and /reload)
+        self._task: asyncio.Task[None] | None = None
+
+    async def reload(self) -> Change | None:
+        """Refresh now; the catalog (/sources, /readout) follows the new index."""
+        async with self._lock:
+            change = await asyncio.to_thread(self.engine.refresh, True,
+                                             lambda why: log.info("rebuilding the index: %s", why))
+        if change is not None:
+            self.svc.catalog = Catalog(self.engine.readouts)
+            log.info("now serving a newer index: %s", change.describe())
+        return change
+
+    def start(self) -> None:
+        if self.every > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="index-reloader")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await self.reload()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # a bad corpus edit must not stop the bot: keep the old index
+                log.warning("index reload failed, still serving the previous index: %s", e)
