@@ -54,15 +54,17 @@ def cli(verbose: int) -> None:
 @corpus_option
 @index_option
 @model_option
+@click.option("--compact", type=click.Choice(["fp16", "sq8", "none"]), default=None,
+              help="Store vectors as float16 or 8-bit (half or a quarter of the memory); 'none' for float32. Default: as before.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def index(corpus: Path | None, index: Path | None, model: str | None, as_json: bool) -> None:
-    """Rebuild the index from the corpus."""
+def index(corpus: Path | None, index: Path | None, model: str | None, compact: str | None, as_json: bool) -> None:
+    """Bring the index up to date with the corpus, re-encoding only new or changed text."""
     from embeddings.engine import EngineError, build, resolve_paths
 
     paths = resolve_paths(corpus, index)
     click.echo(f"readout: indexing {paths.corpus} into {paths.index}", err=True)
     try:
-        report = build(paths.corpus, paths.index, model)
+        report = build(paths.corpus, paths.index, model, compact)
     except EngineError as e:
         fail(str(e))
     if as_json:

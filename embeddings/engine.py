@@ -91,12 +91,14 @@ def _lock(index: Path, timeout: float = LOCK_TIMEOUT_S):
     return FileLock(str(index / ".lock"), timeout=timeout)
 
 
-def build(corpus: Path | str | None = None, index: Path | str | None = None, model: str | None = None) -> BuildReport:
-    """Rebuild the index from the corpus, whatever state it is in."""
+def build(corpus: Path | str | None = None, index: Path | str | None = None, model: str | None = None,
+          compact: str | None = None) -> BuildReport:
+    """Bring the index up to date with the corpus (re-encoding only what changed). `compact`
+    ("fp16", "sq8", or "none") changes how vectors are stored; by default the index keeps its own."""
     paths = resolve_paths(corpus, index)
     try:
         with _lock(paths.index):
-            return _build_locked(paths, Encoder(model or _index_model(paths.index)))
+            return _build_locked(paths, Encoder(model or _index_model(paths.index)), compact)
     except (CorpusError, ModelError, IndexError_) as e:
         raise EngineError(str(e)) from None
     except TimeoutError:
@@ -120,10 +122,13 @@ def _previous(index: Path) -> StoredIndex | None:
         return None
 
 
-def _build_locked(paths: Paths, encoder: Encoder) -> BuildReport:
+def _build_locked(paths: Paths, encoder: Encoder, compact: str | None = None) -> BuildReport:
     previous = _previous(paths.index)
     states = scan(paths.corpus, _known_states(previous.manifest if previous else None))
-    return build_index(paths.corpus, states, paths.index, encoder, previous)
+    if compact is None and previous is not None:
+        compact = previous.manifest.settings.get("compact")
+    compact = None if compact == "none" else compact
+    return build_index(paths.corpus, states, paths.index, encoder, previous, compact)
 
 
 @dataclass

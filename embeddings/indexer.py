@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from .units import dense_texts, lexical_text
 log = logging.getLogger(__name__)
 
 PROGRESS_FROM = 256  # texts to encode; smaller builds finish before a bar would be read
+HNSW_FROM = int(os.environ.get("READOUT_HNSW_FROM", "250000"))  # vectors
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
 
 
 @dataclass
@@ -68,8 +72,31 @@ def _rename(r: Readout, old_file: str, new_file: str) -> Readout:
     return replace(r, doc=new_file + r.doc[len(old_file):])
 
 
+def index_kind(n_vectors: int, compact: str | None) -> str:
+    """Exact search while it is fast enough, HNSW past that; vectors as float32 unless compacted.
+
+    Past `HNSW_FROM` vectors an exact scan costs more than a question's encoding, so the index
+    becomes an HNSW graph (recall@10 against exact search is measured in benchmarks/latency.py).
+    `compact` stores vectors as float16 ("fp16") or 8-bit ("sq8"): half or a quarter of the memory,
+    at a cost measured with readout eval.
+    """
+    storage = {None: "Flat", "fp16": "SQfp16", "sq8": "SQ8"}[compact]
+    if n_vectors >= HNSW_FROM:
+        return f"HNSW{HNSW_M},{storage}"
+    return storage
+
+
+def new_faiss_index(kind: str, dim: int):
+    import faiss
+
+    index = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
+    if kind.startswith("HNSW"):
+        faiss.downcast_index(index).hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    return index
+
+
 def build_index(root: Path, states: dict[str, FileState], index_root: Path, encoder: Encoder,
-                previous: StoredIndex | None = None) -> BuildReport:
+                previous: StoredIndex | None = None, compact: str | None = None) -> BuildReport:
     import faiss
 
     t0 = time.perf_counter()
@@ -105,7 +132,11 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
 
     known: dict[int, int] = {}
     old = None
-    if previous is not None and previous.manifest.model == encoder.name and previous.vectors.ntotal:
+    # vectors read back from a compacted index are approximations: reuse them only into an index
+    # at most as precise, so that asking for float32 again re-encodes
+    loss = {None: 0, "fp16": 1, "sq8": 2}
+    if (previous is not None and previous.manifest.model == encoder.name and previous.vectors.ntotal
+            and loss[previous.manifest.settings.get("compact")] <= loss[compact]):
         known = {int(k): i for i, k in enumerate(previous.unit_keys)}
         old = previous.vectors
     todo = [i for i, k in enumerate(keys) if int(k) not in known]
@@ -120,7 +151,10 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
         mask = np.ones(len(texts), dtype=bool)
         mask[todo] = False
         vectors[mask] = old.reconstruct_batch(rows)
-    index = faiss.IndexFlatIP(dim)
+    kind = index_kind(len(texts), compact)
+    index = new_faiss_index(kind, dim)
+    if not index.is_trained:  # 8-bit quantisation learns each dimension's range
+        index.train(vectors)
     index.add(vectors)
     manifest = Manifest(
         format=FORMAT_VERSION,
@@ -132,7 +166,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
         points=pid,
         units=len(texts),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        settings={"faiss": "IndexFlatIP"},
+        settings={"faiss": kind, "compact": compact},
         files={rel: [s.size, s.mtime_ns, s.sha256] for rel, s in states.items()},
     )
     path = write_index(index_root, manifest, corpus.readouts, files, np.asarray(owner, dtype=np.int32), keys,

@@ -33,6 +33,7 @@ from .records import Participant, Point, Readout, readout_to_dict
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
+HNSW_EF_SEARCH = 256  # recall@10 against exact search: benchmarks/latency.py
 CURRENT = "current"
 
 
@@ -193,6 +194,8 @@ def load_index(root: Path) -> StoredIndex:
         units = np.load(path / "units.npy")
         unit_keys = np.load(path / "unit_keys.npy")
         vectors = faiss.read_index(str(path / "vectors.faiss"))
+        if "HNSW" in manifest.settings.get("faiss", ""):
+            faiss.downcast_index(vectors).hnsw.efSearch = HNSW_EF_SEARCH
         lexical = Lexical.load(path / "lexical")
     except Exception as e:  # a damaged or foreign folder: say so in one line
         raise IndexError_(f"the index in {root} is damaged ({type(e).__name__}: {str(e)[:120]}); rebuild it with: readout index --index {root}") from None
