@@ -71,10 +71,10 @@ class Draft:
 # --- dates -----------------------------------------------------------------------------------------
 
 _DATE_PREFIX = re.compile(
-    r"^(?:(?:date|published|posted|released|issued|press\s+release)(?:\s+on)?\s*[:\-–—]?\s*)", re.I
+    r"^(?:(?:date|published|posted|released|issued|press\s+release)(?:\s+on)?\s*[:\-–—]?\s*)", re.IGNORECASE
 )
 _DATE_SUFFIX = re.compile(
-    r"(?:,|\s+-|\s+–|\s+at)?\s+\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*\([A-Za-z]{2,5}\)|\s+[A-Z]{2,5})?$", re.I
+    r"(?:,|\s+-|\s+–|\s+at)?\s+\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*\([A-Za-z]{2,5}\)|\s+[A-Z]{2,5})?$", re.IGNORECASE
 )
 
 
@@ -99,7 +99,7 @@ def display_date(d: dt.date) -> str:
 
 _INLINE = ("b", "strong", "i", "em", "u", "mark", "small", "big", "font", "cite", "dfn", "abbr", "sup", "sub", "code", "kbd", "tt")
 _HAS_NUMBER = re.compile(r"^\s*(?:\(\d{1,2}\)|\d{1,2}[.)])\s")
-_SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.I)
+_SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.IGNORECASE)
 
 
 def _prepare_tree(tree) -> None:
@@ -151,14 +151,21 @@ def _clean_text(text: str) -> list[str]:
     return out
 
 
+_SITE_NAME = re.compile(
+    r"gov\.uk|the white house|president of russia|kremlin|.*\bministry of foreign affairs\b.*"
+    r"|.*\bprime minister'?s office\b.*|.*\bdepartment of state\b.*",
+    re.IGNORECASE,
+)
+
+
 def _strip_site_name(title: str, sitename: str | None) -> str:
+    """"Talk with X | Ministry of Foreign Affairs of Y" -> "Talk with X" (when trafilatura took the
+    title from <title> and left the site's name on)."""
     parts = re.split(r"\s+[|•·–—-]\s+", title)
     if len(parts) > 1:
-        last = parts[-1].casefold()
-        if (sitename and (last in sitename.casefold() or sitename.casefold() in last)) or re.search(
-            r"\b(?:gov\.uk|ministry|president of|white house|government|prime minister'?s office|kremlin)\b", last
-        ):
-            return " - ".join(parts[:-1]).strip()
+        last = parts[-1].strip()
+        if (sitename and last.casefold() == sitename.casefold()) or _SITE_NAME.fullmatch(last):
+            return title[: title.rfind(parts[-1])].rstrip(" |•·–—-").strip()
     return title.strip()
 
 
@@ -179,6 +186,7 @@ def from_html(
 ) -> Draft:
     """The readout on a web page. `source` is the page's address (for a saved file: its canonical
     address when the page names one; `--source` overrides)."""
+    from lxml.etree import LxmlError
     from trafilatura import bare_extraction
     from trafilatura.utils import load_html
 
@@ -190,7 +198,7 @@ def from_html(
         saved_from = m.group(1)
     try:
         tree = load_html(text, max_size=_PARSE_LIMIT)
-    except Exception as e:  # lxml rejects some inputs outright
+    except (ValueError, TypeError, LxmlError) as e:  # lxml rejects some inputs outright
         raise ExtractError(f"not an HTML page ({type(e).__name__})") from None
     if tree is None:
         raise ExtractError("not an HTML page (the parser found no document in it)")

@@ -15,21 +15,24 @@ from urllib.parse import urlsplit
 
 TIMEOUT_S = float(os.environ.get("READOUT_FETCH_TIMEOUT", "20"))
 MAX_BYTES = 5 * 1024 * 1024
-PROJECT_URL = "https://pypi.org/project/readout/"
-
 # what `readout add` accepts; anything else (images, PDFs, JSON, archives) is refused
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 
 
 def user_agent() -> str:
-    try:
-        from importlib.metadata import version
+    """`readout/VERSION (+HOMEPAGE)`: who is asking and where to read about it (the homepage is
+    the package's first Project-URL, when its metadata has one)."""
+    from importlib.metadata import PackageNotFoundError, metadata
 
-        v = version("readout")
-    except Exception:  # not installed (a bare checkout)
-        v = "0"
-    return f"readout/{v} (+{PROJECT_URL})"
+    try:
+        meta = metadata("readout")
+        version = meta["Version"]
+        urls = [u.split(",", 1)[-1].strip() for u in meta.get_all("Project-URL") or []]
+        home = next((u for u in urls + [meta.get("Home-page") or ""] if u.startswith("http")), None)
+    except (PackageNotFoundError, KeyError):  # not installed (a bare checkout)
+        version, home = "0", None
+    return f"readout/{version} (+{home})" if home else f"readout/{version} (diplomatic readouts indexer)"
 
 
 class FetchError(Exception):
@@ -99,33 +102,31 @@ def fetch(url: str, timeout: float = TIMEOUT_S, max_bytes: int = MAX_BYTES) -> P
         "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1",
     }
     try:
-        with httpx.Client(
-            follow_redirects=True, timeout=httpx.Timeout(timeout), headers=headers, max_redirects=10
-        ) as client:
-            with client.stream("GET", url) as r:
-                final = str(r.url)
-                host = r.url.host or host
-                if r.status_code >= 400:
-                    raise FetchError(f"HTTP {r.status_code} {r.reason_phrase or ''}".strip() + f" from {final}")
-                if r.status_code >= 300:
-                    raise FetchError(f"HTTP {r.status_code} redirect without a usable Location from {final}")
-                ctype, charset = _content_type(r.headers.get("content-type"))
-                if ctype and ctype not in HTML_TYPES + TEXT_TYPES:
-                    raise FetchError(f"the server sent {ctype}, not a web page or text ({final})")
-                declared = r.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    raise FetchError(
-                        f"the page is {_mb(int(declared))}, more than the {_mb(max_bytes)} readout reads ({final})"
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in r.iter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FetchError(f"the page is larger than the {_mb(max_bytes)} readout reads ({final})")
-                    if time.monotonic() > deadline:
-                        raise FetchError(f"{host} took longer than {timeout:g} s to send the page")
-                    chunks.append(chunk)
+        client = httpx.Client(follow_redirects=True, timeout=httpx.Timeout(timeout), headers=headers, max_redirects=10)
+        with client, client.stream("GET", url) as r:
+            final = str(r.url)
+            host = r.url.host or host
+            if r.status_code >= 400:
+                raise FetchError(f"HTTP {r.status_code} {r.reason_phrase or ''}".strip() + f" from {final}")
+            if r.status_code >= 300:
+                raise FetchError(f"HTTP {r.status_code} redirect without a usable Location from {final}")
+            ctype, charset = _content_type(r.headers.get("content-type"))
+            if ctype and ctype not in HTML_TYPES + TEXT_TYPES:
+                raise FetchError(f"the server sent {ctype}, not a web page or text ({final})")
+            declared = r.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(
+                    f"the page is {_mb(int(declared))}, more than the {_mb(max_bytes)} readout reads ({final})"
+                )
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in r.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError(f"the page is larger than the {_mb(max_bytes)} readout reads ({final})")
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{host} took longer than {timeout:g} s to send the page")
+                chunks.append(chunk)
     except FetchError:
         raise
     except httpx.TimeoutException:
@@ -162,4 +163,4 @@ def decode_text(body: bytes, charset: str | None) -> str:
             return body.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-    raise FetchError(f"the text is not UTF-8 and the server did not say which encoding it is in")
+    raise FetchError("the text is not UTF-8 and the server did not say which encoding it is in")
