@@ -128,7 +128,8 @@ def test_usage_errors_exit_2(tmp_path):
 
 
 def test_killed_build_leaves_previous_index_usable(bundled_index, tmp_path):
-    """A build that dies before publishing leaves only a temporary folder behind."""
+    """`readout index` killed (SIGKILL) at moments spread over a whole build, writing included:
+    the previous index always answers, and the next build clears what the killed one left."""
     import os
     import signal
     import subprocess
@@ -141,10 +142,27 @@ def test_killed_build_leaves_previous_index_usable(bundled_index, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(BUNDLED, corpus)
     (corpus / "more.txt").write_text("Another Talk\n\nMay 1, 2030\n\n1. The leaders discussed volcano monitoring.\n")
-    p = subprocess.Popen(readout_exe() + ["index", "--corpus", str(corpus), "--index", str(index)],
-                         env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(2.0)  # still importing or encoding: nothing published yet
-    os.kill(p.pid, signal.SIGKILL)
-    p.wait()
-    a = ask_json(["--index", str(index), "-k", "1"], ["What was said about grave visits?"], cli_env(tmp_path))[0]
+    env = cli_env(tmp_path)
+    cmd = readout_exe() + ["index", "--corpus", str(corpus), "--index", str(index)]
+
+    scratch = tmp_path / "scratch-index"  # time an uninterrupted build of the same change
+    shutil.copytree(bundled_index, scratch, symlinks=True)
+    t0 = time.monotonic()
+    assert run_cli(["index", "--corpus", str(corpus), "--index", str(scratch)], env).returncode == 0
+    full = time.monotonic() - t0
+
+    before = (index / "current").resolve()
+    for frac in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95):
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(full * frac)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        current = (index / "current").resolve()
+        assert current.is_dir() and (current / "manifest.json").exists()
+        if current != before:  # the build had published before the kill: that index is whole too
+            break
+    a = ask_json(["--index", str(index), "-k", "1"], ["What was said about grave visits?"], env)[0]
     assert a["hits"][0]["point"] == 5
+    r = run_cli(cmd[len(readout_exe()):], env)
+    assert r.returncode == 0, r.stderr
+    assert not list(index.glob(".tmp-*")), "leftovers of killed builds are removed"
