@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -31,7 +32,7 @@ def _setup_logging(verbose: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "huggingface_hub", "filelock", "faiss", "bm25s"):
+    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "huggingface_hub", "filelock", "faiss"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # third-party progress bars and warnings on import are not ours to show
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -92,7 +93,7 @@ def _load_engine(corpus: Path | None, index: Path | None, model: str | None):
         fail(str(e))
 
 
-def _questions_from(stream) -> "Iterator[str]":
+def _questions_from(stream) -> Iterator[str]:
     for line in stream:
         q = line.strip()
         if q:

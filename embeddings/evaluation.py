@@ -8,7 +8,6 @@ for a question no readout answers; an optional `"kind"` groups the figures.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -21,10 +21,10 @@ import numpy as np
 
 from .corpus import Corpus, FileState, fingerprint, parse_file, report
 from .encoder import Encoder
-from .lexical import Lexical
+from .lexical import Lexical, term_ids, tokenize
 from .records import Readout
-from .store import FORMAT_VERSION, Manifest, StoredIndex, write_index
-from .units import dense_texts, lexical_text
+from .store import FORMAT_VERSION, Manifest, PointCache, StoredIndex, write_index
+from .units import dense_texts, lexical_text, readout_countries
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,6 @@ def new_faiss_index(kind: str, dim: int):
 
 def build_index(root: Path, states: dict[str, FileState], index_root: Path, encoder: Encoder,
                 previous: StoredIndex | None = None, compact: str | None = None) -> BuildReport:
-    import faiss
-
     t0 = time.perf_counter()
     reuse = _reuse_parsed(previous)
     prev_file_of = {}
@@ -117,41 +115,84 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
         files += [rel] * len(rs)
     report(corpus)
 
-    texts: list[str] = []
-    owner: list[int] = []
-    lex: list[str] = []
-    pid = 0
-    for r in corpus.readouts:
-        for p in r.points:
-            for t in dense_texts(r, p):
-                texts.append(t)
-                owner.append(pid)
-            lex.append(lexical_text(r, p))
-            pid += 1
-    keys = np.fromiter((text_key(t) for t in texts), dtype=np.int64, count=len(texts))
-
-    known: dict[int, int] = {}
-    old = None
     # vectors read back from a compacted index are approximations: reuse them only into an index
     # at most as precise, so that asking for float32 again re-encodes
     loss = {None: 0, "fp16": 1, "sq8": 2}
-    if (previous is not None and previous.manifest.model == encoder.name and previous.vectors.ntotal
-            and loss[previous.manifest.settings.get("compact")] <= loss[compact]):
-        known = {int(k): i for i, k in enumerate(previous.unit_keys)}
-        old = previous.vectors
-    todo = [i for i, k in enumerate(keys) if int(k) not in known]
+    reuse_vectors = (previous is not None and previous.manifest.model == encoder.name and previous.vectors.ntotal > 0
+                     and loss[previous.manifest.settings.get("compact")] <= loss[compact])
+    old_units: dict[int, tuple[int, int]] = {}  # point text key -> its unit rows in the previous index
+    old_tokens: dict[int, tuple[int, int]] = {}  # BM25 text key -> its token span in the previous index
+    vocab: dict[str, int] = {}
+    if previous is not None:
+        pc = previous.point_cache
+        starts = np.searchsorted(previous.units, np.arange(len(pc.text_keys) + 1))
+        if reuse_vectors:
+            old_units = {int(k): (int(starts[i]), int(starts[i + 1])) for i, k in enumerate(pc.text_keys)}
+        old_tokens = {int(k): (int(pc.offsets[i]), int(pc.offsets[i + 1])) for i, k in enumerate(pc.lex_keys)}
+        vocab = dict(previous.lexical.vocab)
+
+    unit_keys: list[np.ndarray] = []
+    owner: list[np.ndarray] = []
+    reused_rows: list[np.ndarray] = []  # previous rows, in the order of reused units
+    reused_at: list[np.ndarray] = []  # where those go in the new index
+    new_texts: list[str] = []
+    new_at: list[int] = []
+    text_keys, lex_keys, token_parts = [], [], []
+    n_units = 0
+    pid = 0
+    for r in corpus.readouts:
+        countries = readout_countries(r)
+        for p in r.points:
+            tk = text_key(p.text)
+            span = old_units.get(tk)
+            if span is not None:
+                keys = previous.unit_keys[span[0]:span[1]]
+                reused_rows.append(np.arange(span[0], span[1]))
+                reused_at.append(np.arange(n_units, n_units + len(keys)))
+            else:
+                texts = dense_texts(r, p)
+                keys = np.array([text_key(t) for t in texts], dtype=np.int64)
+                new_texts += texts
+                new_at += range(n_units, n_units + len(texts))
+            unit_keys.append(keys)
+            owner.append(np.full(len(keys), pid, dtype=np.int32))
+            n_units += len(keys)
+            lt = lexical_text(r, p, countries)
+            lk = text_key(lt)
+            tspan = old_tokens.get(lk)
+            if tspan is not None:
+                token_parts.append(previous.point_cache.tokens[tspan[0]:tspan[1]])
+            else:
+                token_parts.append(term_ids(tokenize(lt), vocab))
+            text_keys.append(tk)
+            lex_keys.append(lk)
+            pid += 1
+
+    # units of changed points whose text another (reused) unit already has need no encoding either
+    known_rows = {}
+    if reuse_vectors and new_texts:
+        known_rows = {int(k): i for i, k in enumerate(previous.unit_keys)}
+    new_keys = [text_key(t) for t in new_texts]
+    todo = [i for i, k in enumerate(new_keys) if k not in known_rows]
+    for i, k in enumerate(new_keys):
+        if k in known_rows:
+            reused_rows.append(np.array([known_rows[k]]))
+            reused_at.append(np.array([new_at[i]]))
     show = len(todo) >= PROGRESS_FROM and sys.stderr.isatty()
-    fresh = encoder.encode([texts[i] for i in todo], progress=show) if todo else None
+    fresh = encoder.encode([new_texts[i] for i in todo], progress=show) if todo else None
+    old = previous.vectors if previous is not None else None
     dim = fresh.shape[1] if fresh is not None else (old.d if old is not None else encoder.dim)
-    vectors = np.empty((len(texts), dim), dtype=np.float32)
+    vectors = np.empty((n_units, dim), dtype=np.float32)
     if fresh is not None:
-        vectors[todo] = fresh
-    if old is not None and len(todo) < len(texts):
-        rows = np.array([known[int(k)] for k in keys if int(k) in known], dtype=np.int64)
-        mask = np.ones(len(texts), dtype=bool)
-        mask[todo] = False
-        vectors[mask] = old.reconstruct_batch(rows)
-    kind = index_kind(len(texts), compact)
+        vectors[[new_at[i] for i in todo]] = fresh
+    if reused_rows:
+        rows, at = np.concatenate(reused_rows), np.concatenate(reused_at)
+        vectors[at] = old.reconstruct_n(0, old.ntotal)[rows] if len(rows) > old.ntotal // 2 else old.reconstruct_batch(rows)
+    keys = np.concatenate(unit_keys) if unit_keys else np.zeros(0, np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in token_parts])]).astype(np.int64)
+    tokens = np.concatenate(token_parts).astype(np.int32) if token_parts else np.zeros(0, np.int32)
+    cache = PointCache(np.asarray(text_keys, dtype=np.int64), np.asarray(lex_keys, dtype=np.int64), tokens, offsets)
+    kind = index_kind(n_units, compact)
     index = new_faiss_index(kind, dim)
     if not index.is_trained:  # 8-bit quantisation learns each dimension's range
         index.train(vectors)
@@ -164,11 +205,12 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
         fingerprint=fingerprint(states),
         readouts=len(corpus.readouts),
         points=pid,
-        units=len(texts),
+        units=n_units,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         settings={"faiss": kind, "compact": compact},
         files={rel: [s.size, s.mtime_ns, s.sha256] for rel, s in states.items()},
     )
-    path = write_index(index_root, manifest, corpus.readouts, files, np.asarray(owner, dtype=np.int32), keys,
-                       index, Lexical.build(lex))
-    return BuildReport(len(corpus.readouts), pid, len(texts), len(todo), len(corpus.skipped), time.perf_counter() - t0, path)
+    units = np.concatenate(owner) if owner else np.zeros(0, np.int32)
+    path = write_index(index_root, manifest, corpus.readouts, files, units, keys, index,
+                       Lexical.from_tokens(tokens, offsets, vocab), cache)
+    return BuildReport(len(corpus.readouts), pid, n_units, len(todo), len(corpus.skipped), time.perf_counter() - t0, path)

@@ -1,8 +1,8 @@
-"""The lexical half of retrieval: BM25 over stemmed words, through bm25s.
+"""The lexical half of retrieval: BM25 over stemmed words (PyStemmer's Snowball English).
 
 Dense vectors from a small model miss exact names and rare terms ("Singapore", "CPTPP", "grave
-visits"); BM25 catches them. bm25s keeps the index as sparse matrices that save and memory-map,
-so a large index loads without rebuilding.
+visits"); BM25 catches them. The index is a sparse matrix of BM25 weights kept as .npy files;
+points keep their token ids, so a rebuild tokenizes only new or changed points.
 """
 
 from __future__ import annotations
@@ -48,12 +48,43 @@ def tokenize(text: str) -> list[str]:
     return _stemmer().stemWords(kept)
 
 
-class Lexical:
-    """BM25 over the points, kept as one sparse column of precomputed scores per word.
+def term_ids(tokens: list[str], vocab: dict[str, int]) -> np.ndarray:
+    """Token strings as vocabulary ids, adding new words to `vocab` (ids never change, so ids
+    stored by an earlier index stay valid)."""
+    out = np.empty(len(tokens), dtype=np.int32)
+    for i, t in enumerate(tokens):
+        tid = vocab.get(t)
+        if tid is None:
+            tid = vocab[t] = len(vocab)
+        out[i] = tid
+    return out
 
-    bm25s computes the scores at build time; we keep its matrices in three .npy files and a
-    vocabulary, and score a question with numpy alone, so answering a question never imports
-    bm25s or scipy (half a second of start-up).
+
+def bm25_columns(tokens: np.ndarray, offsets: np.ndarray, n_terms: int, k1: float = 1.2, b: float = 0.75):
+    """BM25 weight of every (document, word) pair, as columns per word (CSC: data, indices, indptr).
+
+    Computed from token ids with a few numpy passes, so a rebuild that reuses the token ids of
+    unchanged points costs a fraction of a second even for tens of thousands of points.
+    """
+    n_docs = len(offsets) - 1
+    dl = np.diff(offsets).astype(np.float64)
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(offsets))
+    pairs, tf = np.unique(doc_of * n_terms + tokens.astype(np.int64), return_counts=True)
+    docs, terms = pairs // n_terms, pairs % n_terms
+    df = np.bincount(terms, minlength=n_terms)
+    idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    avgdl = float(dl.mean()) if n_docs and dl.sum() else 1.0
+    weight = idf[terms] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl[docs] / avgdl))
+    order = np.argsort(terms, kind="stable")  # by word, documents ascending within a word
+    indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+    return weight[order].astype(np.float32), docs[order].astype(np.int32), indptr
+
+
+class Lexical:
+    """BM25 over the points, kept as one sparse column of precomputed weights per word.
+
+    The weights are computed at build time from token ids (bm25_columns); a question is scored by
+    adding the columns of its words, with numpy alone, so answering needs no search library.
     """
 
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int], n_docs: int) -> None:
@@ -61,17 +92,18 @@ class Lexical:
         self.vocab, self.n_docs = vocab, n_docs
 
     @classmethod
-    def build(cls, texts: list[str]) -> "Lexical":
-        import logging
+    def from_tokens(cls, tokens: np.ndarray, offsets: np.ndarray, vocab: dict[str, int]) -> "Lexical":
+        data, indices, indptr = bm25_columns(tokens, offsets, len(vocab))
+        return cls(data, indices, indptr, vocab, len(offsets) - 1)
 
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(max(logging.getLogger().level, logging.WARNING))
-        model = bm25s.BM25(k1=1.2, b=0.75)
-        model.index([tokenize(t) or ["\x00empty"] for t in texts], show_progress=False)
-        sc = model.scores
-        return cls(np.asarray(sc["data"], dtype=np.float32), np.asarray(sc["indices"], dtype=np.int32),
-                   np.asarray(sc["indptr"], dtype=np.int64), dict(model.vocab_dict), int(sc["num_docs"]))
+    @classmethod
+    def build(cls, texts: list[str], k1: float = 1.2, b: float = 0.75) -> "Lexical":
+        vocab: dict[str, int] = {}
+        ids = [term_ids(tokenize(t), vocab) for t in texts]
+        offsets = np.concatenate([[0], np.cumsum([len(x) for x in ids])]).astype(np.int64)
+        tokens = np.concatenate(ids) if ids else np.zeros(0, np.int32)
+        data, indices, indptr = bm25_columns(tokens, offsets, len(vocab), k1, b)
+        return cls(data, indices, indptr, vocab, len(texts))
 
     def save(self, folder: Path) -> None:
         import json
@@ -108,7 +140,7 @@ class Lexical:
         total = matched = 0.0
         for t in terms:
             tid = self.vocab.get(t)
-            docs = self._column(tid)[0] if tid is not None else None
+            docs = self._column(tid)[0] if tid is not None and tid + 1 < len(self.indptr) else None
             df = 0 if docs is None else len(docs)
             idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
             total += idf
@@ -120,7 +152,7 @@ class Lexical:
         out = np.zeros(self.n_docs, dtype=np.float32)
         for t in tokenize(question):
             tid = self.vocab.get(t)
-            if tid is not None:
+            if tid is not None and tid + 1 < len(self.indptr):
                 docs, vals = self._column(tid)
                 out[docs] += vals  # a word's column lists each document once
         return out

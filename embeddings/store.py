@@ -8,6 +8,8 @@ one symlink, so a reader sees either the old index or the new one and never a ha
         readouts.json     readouts with their points (what answers cite) and their files
         units.npy         for each vector, the point it belongs to
         unit_keys.npy     for each vector, a hash of its text: a rebuild re-encodes only new texts
+        points.npz        per point: hashes of its text and BM25 text, and its token ids, which a
+                          rebuild reuses for unchanged points
         vectors.faiss     the FAISS index of unit vectors
         lexical/          the BM25 index of points
 """
@@ -32,7 +34,7 @@ from .records import Participant, Point, Readout, readout_to_dict
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 HNSW_EF_SEARCH = 256  # recall@10 against exact search: benchmarks/latency.py
 CURRENT = "current"
 
@@ -75,6 +77,7 @@ class StoredIndex:
     points: list[tuple[int, int]]  # global point id -> (readout index, point index)
     units: np.ndarray  # unit row -> global point id
     unit_keys: np.ndarray  # unit row -> hash of the unit's text
+    point_cache: PointCache
     vectors: Any  # faiss.Index
     lexical: Lexical
 
@@ -82,6 +85,26 @@ class StoredIndex:
         ri, pi = self.points[pid]
         r = self.readouts[ri]
         return r, r.points[pi]
+
+
+@dataclass
+class PointCache:
+    """What a rebuild can reuse of each point: `text_keys` (hash of the point's text: its units and
+    their vectors), `lex_keys` (hash of its BM25 text) and its token ids
+    (tokens[offsets[i]:offsets[i+1]], in the vocabulary of the index's lexical part)."""
+
+    text_keys: np.ndarray
+    lex_keys: np.ndarray
+    tokens: np.ndarray
+    offsets: np.ndarray
+
+    def save(self, path: Path) -> None:
+        np.savez(path, text_keys=self.text_keys, lex_keys=self.lex_keys, tokens=self.tokens, offsets=self.offsets)
+
+    @classmethod
+    def load(cls, path: Path) -> "PointCache":
+        with np.load(path) as z:
+            return cls(z["text_keys"], z["lex_keys"], z["tokens"], z["offsets"])
 
 
 def read_manifest(root: Path) -> Manifest | None:
@@ -111,7 +134,7 @@ def _readout_from_dict(d: dict[str, Any]) -> Readout:
 
 
 def write_index(root: Path, manifest: Manifest, readouts: list[Readout], readout_files: list[str],
-                units: np.ndarray, unit_keys: np.ndarray, vectors: Any, lexical: Lexical) -> Path:
+                units: np.ndarray, unit_keys: np.ndarray, vectors: Any, lexical: Lexical, cache: PointCache) -> Path:
     import faiss
 
     root.mkdir(parents=True, exist_ok=True)
@@ -125,6 +148,7 @@ def write_index(root: Path, manifest: Manifest, readouts: list[Readout], readout
             [{"file": f, **readout_to_dict(r)} for r, f in zip(readouts, readout_files)], ensure_ascii=False))
         np.save(tmp / "units.npy", units.astype(np.int32))
         np.save(tmp / "unit_keys.npy", unit_keys.astype(np.int64))
+        cache.save(tmp / "points.npz")
         faiss.write_index(vectors, str(tmp / "vectors.faiss"))
         lexical.save(tmp / "lexical")
         # the manifest goes last: a version folder with a manifest is complete
@@ -193,6 +217,7 @@ def load_index(root: Path) -> StoredIndex:
         files = [d["file"] for d in raw]
         units = np.load(path / "units.npy")
         unit_keys = np.load(path / "unit_keys.npy")
+        cache = PointCache.load(path / "points.npz")
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         if "HNSW" in manifest.settings.get("faiss", ""):
             faiss.downcast_index(vectors).hnsw.efSearch = HNSW_EF_SEARCH
@@ -202,4 +227,4 @@ def load_index(root: Path) -> StoredIndex:
     points = [(ri, pi) for ri, r in enumerate(readouts) for pi in range(len(r.points))]
     if vectors.ntotal != len(units) or vectors.d != manifest.dim:
         raise IndexError_(f"the index in {root} is inconsistent; rebuild it with: readout index --index {root}")
-    return StoredIndex(path, manifest, readouts, files, points, units, unit_keys, vectors, lexical)
+    return StoredIndex(path, manifest, readouts, files, points, units, unit_keys, cache, vectors, lexical)

@@ -58,6 +58,13 @@ def dense_texts(r: Readout, p: Point) -> list[str]:
     return out
 
 
-def lexical_text(r: Readout, p: Point) -> str:
-    countries = " ".join(countries_in(f"{r.title} {r.preamble}"))
+def readout_countries(r: Readout) -> str:
+    return " ".join(countries_in(f"{r.title} {r.preamble}"))
+
+
+def lexical_text(r: Readout, p: Point, countries: str | None = None) -> str:
+    """BM25 text of a point: its words, and its readout's title and countries (so "Japan Canada"
+    finds the points of the Japan-Canada talks). `countries` saves recomputing them per point."""
+    if countries is None:
+        countries = readout_countries(r)
     return f"{r.title} {countries} {p.text}"

@@ -60,3 +60,13 @@ def test_rebuild_reencodes_only_new_texts(tmp_path):
     r = run_cli(["ask", "--corpus", str(corpus), "--index", str(index), "--json", "-k", "1", "grave visits"], env)
     hit = json.loads(r.stdout)["hits"][0]
     assert (hit["doc"], hit["point"]) == ("renamed.txt", 5)
+
+    # one sentence of point 5 edited: the point and that sentence are encoded, nothing else
+    seed = corpus / "renamed.txt"
+    seed.write_text(seed.read_text().replace("by airplane", "by ship and by airplane"))
+    r = run_cli(["index", "--corpus", str(corpus), "--index", str(index), "--json"], env)
+    third = json.loads(r.stdout)
+    assert third["encoded"] == 2, third
+    r = run_cli(["ask", "--corpus", str(corpus), "--index", str(index), "--json", "-k", "1", "grave visits by ship"], env)
+    hit = json.loads(r.stdout)["hits"][0]
+    assert hit["point"] == 5 and "by ship and by airplane" in hit["text"]
