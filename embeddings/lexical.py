@@ -80,6 +80,9 @@ def bm25_columns(tokens: np.ndarray, offsets: np.ndarray, n_terms: int, k1: floa
     return weight[order].astype(np.float32), docs[order].astype(np.int32), indptr
 
 
+LARGE = 50_000  # documents; past this, `match` skips the commonest words
+
+
 class Lexical:
     """BM25 over the points, kept as one sparse column of precomputed weights per word.
 
@@ -148,11 +151,30 @@ class Lexical:
                 matched += idf
         return matched / total if total else 0.0
 
-    def scores(self, question: str) -> np.ndarray:
-        out = np.zeros(self.n_docs, dtype=np.float32)
+    def match(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+        """The documents that contain a word of the question (ascending ids) and their BM25
+        scores. On a large index, words in more than a third of the documents (idf < 1) are left
+        out of the sum: they hardly change the order and would cost a pass over most documents."""
+        cols_i, cols_v = [], []
         for t in tokenize(question):
             tid = self.vocab.get(t)
-            if tid is not None and tid + 1 < len(self.indptr):
-                docs, vals = self._column(tid)
-                out[docs] += vals  # a word's column lists each document once
+            if tid is None or tid + 1 >= len(self.indptr):
+                continue
+            docs, vals = self._column(tid)
+            if self.n_docs > LARGE and len(docs) * 3 > self.n_docs:
+                continue
+            cols_i.append(docs)
+            cols_v.append(vals)
+        if not cols_i:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if len(cols_i) == 1:
+            return np.asarray(cols_i[0], dtype=np.int64), np.asarray(cols_v[0], dtype=np.float32)
+        docs, inverse = np.unique(np.concatenate(cols_i), return_inverse=True)
+        return docs.astype(np.int64), np.bincount(inverse, weights=np.concatenate(cols_v)).astype(np.float32)
+
+    def scores(self, question: str) -> np.ndarray:
+        """BM25 score of every document (zero for those without a word of the question)."""
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        docs, vals = self.match(question)
+        out[docs] = vals
         return out

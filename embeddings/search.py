@@ -51,7 +51,7 @@ class Searcher:
         vecs = self.encoder.encode_queries(questions)
         return [self._rank(q, v, k) for q, v in zip(questions, vecs)]
 
-    def _candidates(self, vec: np.ndarray, bm: np.ndarray) -> np.ndarray:
+    def _candidates(self, vec: np.ndarray, lex_docs: np.ndarray, lex_scores: np.ndarray) -> np.ndarray:
         n = len(self.index.points)
         c = self.settings.candidates
         if n <= 2 * c:
@@ -59,8 +59,9 @@ class Searcher:
         vectors = self.index.vectors
         _, I = vectors.search(vec.reshape(1, -1), min(vectors.ntotal, 2 * c))
         dense_pts = self.index.units[I[0][I[0] >= 0]]
-        lex_pts = np.argpartition(-bm, c)[:c]
-        return np.union1d(dense_pts, lex_pts[bm[lex_pts] > 0])
+        if len(lex_docs) > c:
+            lex_docs = lex_docs[np.argpartition(-lex_scores, c)[:c]]
+        return np.union1d(dense_pts, lex_docs)
 
     def _exact_dense(self, vec: np.ndarray, cands: np.ndarray) -> np.ndarray:
         starts, ends = self._unit_start[cands], self._unit_start[cands + 1]
@@ -99,10 +100,14 @@ class Searcher:
         s = self.settings
         q = read_question(question)
         vec = np.ascontiguousarray(vec, dtype=np.float32)
-        bm_all = self.index.lexical.scores(q.content or question)
-        cands = self._candidates(vec, bm_all)
+        lex_docs, lex_scores = self.index.lexical.match(q.content or question)
+        cands = self._candidates(vec, lex_docs, lex_scores)
         dense = self._exact_dense(vec, cands)
-        bm = bm_all[cands]
+        bm = np.zeros(len(cands), dtype=np.float32)
+        at = np.searchsorted(lex_docs, cands)
+        hit = at < len(lex_docs)
+        hit[hit] = lex_docs[at[hit]] == cands[hit]
+        bm[hit] = lex_scores[at[hit]]
         top_bm = float(bm.max()) if bm.size else 0.0
         lexical = bm / top_bm if top_bm > 0 else bm
         fused = s.alpha * dense + (1 - s.alpha) * lexical + self._priors(q, cands)
