@@ -19,6 +19,11 @@ _COLLECTIVE = re.compile(
     r"\b(?:the\s+two|both|the)\s+(?:leaders|sides|ministers|foreign\s+ministers|prime\s+ministers|heads\s+of\s+\w+)\b", re.I
 )
 _SPEECH = r"(?:say|said|says|tell|told|state|stated|ask|asked|think|propose|proposed|want|express|expressed|mention|mentioned|raise|raised|note|noted|explain|explained|stress|stressed|request|requested|offer|offered|convey|conveyed|thank|thanked|emphasi[sz]e|emphasi[sz]ed|call|called|welcome|welcomed|urge|urged)"
+_ABOUT_TALK = re.compile(
+    r"\b(?:when|where|how\s+long|what\s+time|how\s+many\s+minutes|duration|who\s+(?:called|phoned|talked|spoke|met|held|initiated)"
+    r"|who\s+(?:was|were)\s+(?:on|in|at)|(?:call|talk|meeting)\s+(?:last|lasted|start|began|begin))\b",
+    re.I,
+)
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 _MONTH = re.compile(r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b\.?", re.I)
 
@@ -32,6 +37,7 @@ class Query:
     countries: list[str] = field(default_factory=list)
     year: int | None = None
     month: int | None = None
+    about_the_talk: bool = False  # when/where/how long/who talked: what preambles answer
 
     def matches_date(self, d: dt.date | None) -> bool | None:
         """True/False when the question names a time and the readout has a date, else None."""
@@ -79,4 +85,5 @@ def read_question(text: str) -> Query:
         countries=countries_in(text),
         year=year,
         month=month,
+        about_the_talk=bool(_ABOUT_TALK.search(text)),
     )

@@ -34,6 +34,9 @@ class Settings:
     confidence_lexical: float = 0.3  # weight of word coverage (vs. cosine) in `found`
     threshold: float = 0.40  # confidence the best point needs for found=True
     candidates: int = 200  # points taken from each side before fusion
+    readout_weight: float = 0.1  # share of the readout's best point added to each of its points
+    preamble_penalty: float = 0.1  # preambles name the date and the people, so they match every
+    # question about a readout; unless the question asks about the talk itself (when, where, how long)
 
 
 class Searcher:
@@ -43,6 +46,7 @@ class Searcher:
         self.settings = settings or Settings()
         n = len(index.points)
         self._readout_of = np.fromiter((ri for ri, _ in index.points), dtype=np.int32, count=n)
+        self._is_preamble = np.fromiter((index.point(i)[1].preamble for i in range(n)), dtype=np.float32, count=n)
         self._countries = [frozenset(countries_in(f"{r.title}\n{r.preamble}")) for r in index.readouts]
         # units are stored point by point: point p owns unit rows _unit_start[p] .. _unit_start[p+1]
         self._unit_start = np.searchsorted(index.units, np.arange(n + 1)).astype(np.int64)
@@ -111,6 +115,13 @@ class Searcher:
         top_bm = float(bm.max()) if bm.size else 0.0
         lexical = bm / top_bm if top_bm > 0 else bm
         fused = s.alpha * dense + (1 - s.alpha) * lexical + self._priors(q, cands)
+        if s.preamble_penalty and not q.about_the_talk:
+            fused = fused - s.preamble_penalty * self._is_preamble[cands]
+        if s.readout_weight:
+            ro = self._readout_of[cands]
+            best_of = np.full(len(self.index.readouts), -np.inf, dtype=np.float32)
+            np.maximum.at(best_of, ro, fused)
+            fused = fused + s.readout_weight * best_of[ro]
         k = max(1, min(k, len(fused)))
         order = np.argsort(-fused, kind="stable")[:k]
         best = int(order[0])

@@ -1,0 +1,149 @@
+"""Warm per-question latency of the shipped search, beside the floor, at growing index sizes.
+
+    python benchmarks/latency.py [--sizes 1000,100000,1000000] [--rounds 10]
+
+For each size it builds an index in memory the way `readout index` would (FAISS kind chosen by
+size, BM25 over real-looking text), then times, question by question and interleaved so the
+machine's noise hits both alike:
+
+- `ask`: the whole answer path (read the question, encode it, dense + BM25 candidates, fusion);
+- floor: the model's own encode of the same question (sentence-transformers) plus an exact
+  FAISS search (IndexFlatIP) over the same vectors, and the same with the numpy encoder ask uses.
+
+Sizes up to --real-up-to points use real embeddings of real-looking text (encoded once, cached in
+benchmarks/.cache); larger sizes use generated vectors. For approximate (HNSW) indexes it also
+reports recall@10 of the FAISS search against exact search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import QUESTIONS, clustered_vectors, median, percentile, synthetic_points, table  # noqa: E402
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def build_stored(n_points: int, real: bool, encoder, compact: str | None):
+    import faiss
+
+    from embeddings.indexer import index_kind, new_faiss_index, text_key
+    from embeddings.lexical import Lexical
+    from embeddings.records import Point, Readout
+    from embeddings.store import HNSW_EF_SEARCH, Manifest, PointCache, StoredIndex
+    from embeddings.units import dense_texts, lexical_text
+
+    t0 = time.perf_counter()
+    texts = synthetic_points(n_points)
+    readouts, files = [], []
+    base = dt.date(2010, 1, 1)
+    for i in range(0, n_points, 6):
+        pts = [Point(j + 1, j + 1, t, []) for j, t in enumerate(texts[i : i + 6])]
+        readouts.append(Readout(f"synthetic/{i // 6}.txt", f"Synthetic Talk {i // 6}", base + dt.timedelta(days=i // 6 % 5000),
+                                None, [], "", pts))
+        files.append(f"synthetic/{i // 6}.txt")
+    points = [(ri, pi) for ri, r in enumerate(readouts) for pi in range(len(r.points))]
+    if real:
+        unit_texts, owner = [], []
+        for pid, (ri, pi) in enumerate(points):
+            for t in dense_texts(readouts[ri], readouts[ri].points[pi]):
+                unit_texts.append(t)
+                owner.append(pid)
+        key = hashlib.sha256("\n".join(unit_texts).encode()).hexdigest()[:16]
+        f = CACHE / f"latency-{n_points}-{encoder.name}-{key}.npy"
+        if f.exists():
+            vectors = np.load(f)
+        else:
+            print(f"encoding {len(unit_texts)} texts for {n_points} points (cached for next time)...", file=sys.stderr)
+            vectors = encoder.encode(unit_texts, progress=True)
+            CACHE.mkdir(exist_ok=True)
+            np.save(f, vectors)
+        units = np.asarray(owner, dtype=np.int32)
+    else:
+        units = np.repeat(np.arange(n_points, dtype=np.int32), 2)  # a point and one of its sentences
+        vectors = clustered_vectors(len(units))
+        unit_texts = None
+    kind = index_kind(len(units), compact)
+    index = new_faiss_index(kind, vectors.shape[1])
+    if not index.is_trained:
+        index.train(vectors)
+    t_add = time.perf_counter()
+    index.add(vectors)
+    t_add = time.perf_counter() - t_add
+    if "HNSW" in kind:
+        faiss.downcast_index(index).hnsw.efSearch = HNSW_EF_SEARCH
+    lexical = Lexical.build([lexical_text(readouts[ri], readouts[ri].points[pi]) for ri, pi in points])
+    keys = np.zeros(len(units), dtype=np.int64) if unit_texts is None else np.array([text_key(t) for t in unit_texts])
+    manifest = Manifest(2, encoder.name, vectors.shape[1], "synthetic", "", len(readouts), len(points), len(units), "", {"faiss": kind}, {})
+    no_cache = PointCache(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(1, np.int64))
+    stored = StoredIndex(Path("."), manifest, readouts, files, points, units, keys, no_cache, index, lexical)
+    return stored, vectors, kind, time.perf_counter() - t0, t_add
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1000,100000,1000000")
+    ap.add_argument("--rounds", type=int, default=10, help="passes over the question set")
+    ap.add_argument("--real-up-to", type=int, default=10000, help="largest size encoded with the real model")
+    ap.add_argument("--compact", choices=["fp16", "sq8"], default=None)
+    args = ap.parse_args()
+
+    import faiss
+
+    from embeddings.encoder import Encoder
+    from embeddings.search import Searcher
+
+    fast = Encoder()
+    st = Encoder()
+    st._fast = False  # always sentence-transformers: the model's own encode
+    st.encode(["warm up"])
+    fast.encode_queries(["warm up"])
+    rows, notes = [], []
+    for n in [int(s) for s in args.sizes.split(",")]:
+        stored, vectors, kind, build_s, add_s = build_stored(n, n <= args.real_up_to, st, args.compact)
+        searcher = Searcher(stored, fast)
+        exact = faiss.IndexFlatIP(vectors.shape[1])
+        exact.add(vectors)
+        ask_t, floor_st, floor_np, recall = [], [], [], []
+        searcher.answers(QUESTIONS[:2], 5)
+        for _ in range(args.rounds):
+            for q in QUESTIONS:
+                t = time.perf_counter()
+                searcher.answers([q], 5)
+                ask_t.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                v = st.encode([q], batch_size=1)
+                exact.search(v, 10)
+                floor_st.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                v = fast.encode_queries([q])
+                _, I_exact = exact.search(v, 10)
+                floor_np.append(time.perf_counter() - t)
+                if "HNSW" in kind:
+                    _, I_approx = stored.vectors.search(v, 10)
+                    recall.append(len(set(I_exact[0]) & set(I_approx[0])) / 10)
+        p50, p99 = percentile(ask_t, 50) * 1e3, percentile(ask_t, 99) * 1e3
+        f_st, f_np = median(floor_st) * 1e3, median(floor_np) * 1e3
+        rows.append([f"{n:,}", f"{len(stored.units):,}", kind, "real" if n <= args.real_up_to else "generated",
+                     f"{p50:.1f}", f"{p99:.1f}", f"{f_st:.1f}", f"{f_np:.1f}", f"{p50 / f_st:.2f}",
+                     f"{np.mean(recall):.3f}" if recall else "exact", f"{build_s:.0f}"])
+        print(table(["points", "vectors", "faiss", "vectors are", "ask p50 ms", "ask p99 ms", "floor (ST) p50 ms",
+                     "floor (numpy) p50 ms", "p50 / floor", "recall@10", "build s"], rows[-1:]), file=sys.stderr)
+        del stored, vectors, exact, searcher
+    print(table(["points", "vectors", "faiss", "vectors are", "ask p50 ms", "ask p99 ms", "floor (ST) p50 ms",
+                 "floor (numpy) p50 ms", "p50 / floor", "recall@10", "build s"], rows))
+    print(f"\n{len(QUESTIONS)} questions x {args.rounds} rounds per size; floor = encode + exact IndexFlatIP search, k=10.")
+
+
+if __name__ == "__main__":
+    main()
