@@ -43,3 +43,12 @@ def test_dates_in_questions(text, year, month):
 )
 def test_aliases(text, countries):
     assert countries_in(text) == countries
+
+
+@pytest.mark.parametrize(
+    "text,about",
+    [("when did Abe and Putin talk?", True), ("how long was the call", True), ("where did Motegi and Lavrov meet", True),
+     ("who called whom first", True), ("What was said about grave visits?", False), ("Did they discuss North Korea", False)],
+)
+def test_questions_about_the_talk_itself(text, about):
+    assert read_question(text).about_the_talk is about
