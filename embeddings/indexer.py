@@ -29,7 +29,7 @@ from .units import dense_texts, lexical_text, readout_countries
 log = logging.getLogger(__name__)
 
 PROGRESS_FROM = 256  # texts to encode; smaller builds finish before a bar would be read
-HNSW_FROM = int(os.environ.get("READOUT_HNSW_FROM", "250000"))  # vectors
+HNSW_FROM = int(os.environ.get("READOUT_HNSW_FROM", "100000"))  # vectors
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 
