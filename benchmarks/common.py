@@ -247,9 +247,15 @@ def cached_corpus(n_readouts: int, seed: int = 0, vectors: str = "generated", co
     if (home / "complete").exists():
         from embeddings.engine import stale_reason
 
+        from embeddings.indexer import index_kind
+        from embeddings.store import read_manifest
+
         reason = stale_reason(corpus, index, None)
         if reason is None:
-            return corpus, index
+            m = read_manifest(index)
+            if m.settings.get("faiss") == index_kind(m.units, compact):
+                return corpus, index
+            reason = f"this version of the engine makes a {index_kind(m.units, compact)} index, not {m.settings.get('faiss')}"
         log(f"the cached index in {home} cannot be used as it is ({reason}); updating it")
         _build_cached(corpus, index, vectors, compact, n_readouts, home)
         return corpus, index
