@@ -236,7 +236,7 @@ def main() -> None:
           f"{'each chat asks its next question when its answer arrives' if args.mode == 'closed' else 'all questions queued at once'}\n")
     print(table(["corpus", "flood limit", "answers", "answers/s", "p50 ms", "p99 ms", "max ms", "bot CPU ms/answer", "typing…",
                  "refused by API", "RSS idle MB", "RSS after MB", "peak RSS MB", "start-up s"], rows))
-    print(f"\nLatency: update queued at the Bot API → the bot's sendMessage arrives there. 'typing…': sendChatAction "
+    print("\nLatency: update queued at the Bot API → the bot's sendMessage arrives there. 'typing…': sendChatAction "
           "calls (the bot sends one when an answer takes over 0.7 s). 'bot CPU ms/answer': the bot process's CPU time "
           "during the load over the answers (the engine's batches run one at a time, so about 1000 / that bounds "
           "answers/s). Targets: ≥ 50 answers/s, p99 < 1 s, "

@@ -108,7 +108,7 @@ def main() -> None:
     st._fast = False  # always sentence-transformers: the model's own encode
     st.encode(["warm up"])
     fast.encode_queries(["warm up"])
-    rows, notes = [], []
+    rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
         stored, vectors, kind, build_s, add_s = build_stored(n, n <= args.real_up_to, st, args.compact)
         searcher = Searcher(stored, fast)
