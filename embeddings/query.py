@@ -38,6 +38,7 @@ class Query:
     year: int | None = None
     month: int | None = None
     about_the_talk: bool = False  # when/where/how long/who talked: what preambles answer
+    leaders: list[Leader] = field(default_factory=list)  # every leader named, speaker or not
 
     def matches_date(self, d: dt.date | None) -> bool | None:
         """True/False when the question names a time and the readout has a date, else None."""
@@ -86,4 +87,5 @@ def read_question(text: str) -> Query:
         year=year,
         month=month,
         about_the_talk=bool(_ABOUT_TALK.search(text)),
+        leaders=leaders_in(text),
     )
