@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from embeddings.records import Answer
 
+from .tasks import cancel
+
 log = logging.getLogger(__name__)
 
 AskMany = Callable[[list[str], int], Sequence[Answer]]
@@ -51,13 +53,8 @@ class AskBatcher:
 
     async def stop(self) -> None:
         """Cancel the worker and fail whatever is still waiting, so shutdown never hangs."""
-        if self._worker is not None:
-            self._worker.cancel()
-            try:
-                await self._worker
-            except asyncio.CancelledError:
-                pass
-            self._worker = None
+        await cancel(self._worker)
+        self._worker = None
         if self._queue is not None:
             while not self._queue.empty():
                 item = self._queue.get_nowait()

@@ -15,6 +15,7 @@ import os
 from typing import TYPE_CHECKING
 
 from .catalog import Catalog
+from .tasks import cancel
 
 if TYPE_CHECKING:
     from embeddings.engine import Change, Engine
@@ -60,13 +61,8 @@ class Reloader:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="index-reloader")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:
