@@ -174,17 +174,11 @@ def ask(corpus: Path | None, index: Path | None, model: str | None, k: int, as_j
 def _register() -> None:
     """The other commands live in their own modules; each imports its heavy parts when run."""
     from bot.evaluate import eval_command
+    from bot.manage import add_command, list_command, remove_command
     from bot.telegram.command import telegram_command
 
-    cli.add_command(eval_command)
-    cli.add_command(telegram_command)
-    try:  # corpus management is being added alongside
-        from bot import manage
-    except ModuleNotFoundError:
-        return
-    for name in ("add_command", "remove_command", "list_command"):
-        if hasattr(manage, name):
-            cli.add_command(getattr(manage, name))
+    for command in (eval_command, telegram_command, add_command, remove_command, list_command):
+        cli.add_command(command)
 
 
 _register()
