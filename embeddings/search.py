@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .aliases import countries_in
+from .aliases import COUNTRIES, countries_in, host_country, leaders_in
 from .encoder import Encoder
 from .query import Query, read_question
 from .records import Answer, Hit, short_role
@@ -49,6 +49,7 @@ class Searcher:
         self._readout_of = np.fromiter((ri for ri, _ in index.points), dtype=np.int32, count=n)
         self._is_preamble = np.fromiter((index.point(i)[1].preamble for i in range(n)), dtype=np.float32, count=n)
         self._countries = [frozenset(countries_in(f"{r.title}\n{r.preamble}")) for r in index.readouts]
+        self._named: dict[int, tuple[set[str], set[str], set[tuple[str, str]]]] = {}
         # units are stored point by point: point p owns unit rows _unit_start[p] .. _unit_start[p+1]
         self._unit_start = np.searchsorted(index.units, np.arange(n + 1)).astype(np.int64)
 
@@ -133,22 +134,19 @@ class Searcher:
         return Answer(question=question, found=found, hits=hits)
 
     def _consistent(self, q: Query, pid: int) -> bool:
-        """Whether the best point can be what the question asks for: every leader the question
-        names takes part in (or is named in) its readout, and a year or month the question names
-        is the readout's (or is written in the point). "What did Abe and Merkel discuss?" is not
-        answered by a talk between their foreign ministers, however close the topic."""
+        """Whether the best point can be what the question asks for: every leader and country the
+        question names takes part in (or is named in) its readout, and a year or month the
+        question names is the readout's (or is written in the point). "What did Abe and Merkel
+        discuss?" is not answered by a talk between their foreign ministers, however close the topic."""
         r, p = self.index.point(pid)
-        if q.leaders:
-            text = " ".join([r.title, *(x.label for x in r.participants), *(x.text for x in r.points)])
-            # UK and US readouts call their own leader "the Prime Minister"/"the President",
-            # never by name: a leader of that rank from a country not otherwise at the table may be them
-            unnamed = {short_role(x.role) for x in r.participants if not x.surname}
-            seated = {c for x in r.participants if x.surname and x.country for c in countries_in(x.country)}
+        if q.leaders or q.countries:
+            leaders, countries, unnamed = self._named_in(int(self._readout_of[pid]))
             for leader in q.leaders:
-                if re.search(r"\b" + re.escape(leader.surname) + r"\b", text, re.I):
-                    continue
-                if short_role(leader.role) in unnamed and leader.country not in seated:
-                    continue
+                # UK and US readouts call their own leader "the Prime Minister"/"the President",
+                # never by name: a leader of that rank from the publishing country may be them
+                if leader.surname not in leaders and (short_role(leader.role), leader.country) not in unnamed:
+                    return False
+            if any(c not in countries for c in q.countries):
                 return False
         if q.year is not None and r.date is not None and r.date.year != q.year and str(q.year) not in p.text:
             return False
@@ -156,6 +154,31 @@ class Searcher:
             if min(abs(r.date.month - q.month), 12 - abs(r.date.month - q.month)) > 1:
                 return False
         return True
+
+    def _named_in(self, ri: int) -> tuple[set[str], set[str], set[tuple[str, str]]]:
+        """Who and which countries a readout names anywhere (by any alias), and the rank and
+        country of each participant it leaves unnamed. Worked out on first use: only best points
+        need it."""
+        cached = self._named.get(ri)
+        if cached is None:
+            r = self.index.readouts[ri]
+            text = " ".join([r.title, *(x.label for x in r.participants), *(x.text for x in r.points)])
+            leaders = {x.surname for x in leaders_in(text)} | {x.surname for x in r.participants if x.surname}
+            host = host_country(r.source)
+            seated = {c for x in r.participants if x.surname and x.country for c in countries_in(x.country)}
+            countries = set(countries_in(text)) | seated | ({host} if host else set())
+            unnamed: set[tuple[str, str]] = set()
+            for x in r.participants:
+                if x.surname:
+                    continue
+                own = countries_in(x.country or "") or ([host] if host else [])
+                if not own:  # nobody says whose: any country not otherwise at the table
+                    own = [c for c in COUNTRIES if c not in seated]
+                else:
+                    countries.update(own)
+                unnamed.update((short_role(x.role), c) for c in own)
+            cached = self._named[ri] = (leaders, countries, unnamed)
+        return cached
 
     def _hit(self, pid: int, score: float) -> Hit:
         r, p = self.index.point(pid)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from embeddings.aliases import countries_in
+from embeddings.aliases import countries_in, host_country
 from embeddings.query import read_question
 
 
@@ -39,10 +39,22 @@ def test_dates_in_questions(text, year, month):
     "text,countries",
     [("Tokyo and Moscow", ["Japan", "Russia"]), ("the Kremlin", ["Russia"]), ("Pyongyang's missiles", ["North Korea"]),
      ("Downing Street", ["United Kingdom"]), ("the White House", ["United States"]), ("what did Trudeau say", ["Canada"]),
-     ("tell us about it", [])],
+     ("tell us about it", []), ("Japan Philippines leaders call", ["Japan", "Philippines"]),
+     ("North Korean missile launches", ["North Korea"]), ("Erdogan and Abe", ["Turkey", "Japan"]),
+     ("they may call in May", [])],
 )
 def test_aliases(text, countries):
     assert countries_in(text) == countries
+
+
+@pytest.mark.parametrize(
+    "url,country",
+    [("https://www.gov.uk/government/news/pm-call", "United Kingdom"), ("http://en.kremlin.ru/events/1", "Russia"),
+     ("https://www.whitehouse.gov/briefing-room/", "United States"), ("https://www.mofa.go.jp/a/b.html", "Japan"),
+     ("https://example.com/gov.uk", None), ("not a url", None), (None, None)],
+)
+def test_publishing_country_from_the_address(url, country):
+    assert host_country(url) == country
 
 
 @pytest.mark.parametrize(
