@@ -20,6 +20,7 @@ from .indexer import BuildReport, build_index
 from .records import Answer, Readout
 from .search import Searcher, Settings
 from .store import IndexError_, Manifest, OtherFormat, StoredIndex, load_index, read_manifest
+from .units import UNITS_RECIPE
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ def stale_reason(corpus: Path, index: Path, model: str | None) -> str | None:
         return "no index yet"
     if model is not None and model_id(model) != manifest.model:
         return f"the index was built with another model ({manifest.model})"
+    if manifest.settings.get("units", 1) != UNITS_RECIPE:
+        return "the index was built by an older readout (points are now embedded with their context)"
     if manifest.fingerprint != fingerprint(scan(corpus, _known_states(manifest))):
         return "the corpus files changed since the index was built"
     return None

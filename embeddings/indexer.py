@@ -24,7 +24,7 @@ from .encoder import Encoder
 from .lexical import Lexical, term_ids, tokenize
 from .records import Readout
 from .store import FORMAT_VERSION, Manifest, PointCache, StoredIndex, write_index
-from .units import dense_texts, lexical_text, readout_countries
+from .units import UNITS_RECIPE, context_line, dense_texts, lexical_text, readout_countries
 
 log = logging.getLogger(__name__)
 
@@ -142,15 +142,16 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
     pid = 0
     for r in corpus.readouts:
         countries = readout_countries(r)
+        context = context_line(r)
         for p in r.points:
-            tk = text_key(p.text)
+            tk = text_key(f"{context}\x1f{p.text}")  # a point's units depend on both
             span = old_units.get(tk)
             if span is not None:
                 keys = previous.unit_keys[span[0]:span[1]]
                 reused_rows.append(np.arange(span[0], span[1]))
                 reused_at.append(np.arange(n_units, n_units + len(keys)))
             else:
-                texts = dense_texts(r, p)
+                texts = dense_texts(r, p, context)
                 keys = np.array([text_key(t) for t in texts], dtype=np.int64)
                 new_texts += texts
                 new_at += range(n_units, n_units + len(texts))
@@ -207,7 +208,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
         points=pid,
         units=n_units,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        settings={"faiss": kind, "compact": compact},
+        settings={"faiss": kind, "compact": compact, "units": UNITS_RECIPE},
         files={rel: [s.size, s.mtime_ns, s.sha256] for rel, s in states.items()},
     )
     units = np.concatenate(owner) if owner else np.zeros(0, np.int32)

@@ -56,17 +56,19 @@ def test_rebuild_reencodes_only_new_texts(tmp_path):
     (corpus / "new.txt").write_text("A New Talk\n\nJune 2, 2030\n\n1. The leaders discussed volcano monitoring.\n")
     r = run_cli(["index", "--corpus", str(corpus), "--index", str(index), "--json"], env)
     second = json.loads(r.stdout)
-    assert second["readouts"] == 2 and second["encoded"] == 1, second
+    # the new point, alone and after its context line (its date); the renamed file's nothing
+    assert second["readouts"] == 2 and second["encoded"] == 2, second
     r = run_cli(["ask", "--corpus", str(corpus), "--index", str(index), "--json", "-k", "1", "grave visits"], env)
     hit = json.loads(r.stdout)["hits"][0]
     assert (hit["doc"], hit["point"]) == ("renamed.txt", 5)
 
-    # one sentence of point 5 edited: the point and that sentence are encoded, nothing else
+    # one sentence of point 5 edited: the point (alone and after its context line) and that
+    # sentence are encoded, nothing else
     seed = corpus / "renamed.txt"
     seed.write_text(seed.read_text().replace("by airplane", "by ship and by airplane"))
     r = run_cli(["index", "--corpus", str(corpus), "--index", str(index), "--json"], env)
     third = json.loads(r.stdout)
-    assert third["encoded"] == 2, third
+    assert third["encoded"] == 3, third
     r = run_cli(["ask", "--corpus", str(corpus), "--index", str(index), "--json", "-k", "1", "grave visits by ship"], env)
     hit = json.loads(r.stdout)["hits"][0]
     assert hit["point"] == 5 and "by ship and by airplane" in hit["text"]
