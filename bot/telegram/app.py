@@ -3,7 +3,8 @@
 Choices that matter:
 - `concurrent_updates`: one slow answer must not hold up other chats; the batcher turns the
   concurrency into batched encodes.
-- `RetryingRateLimiter`: stays under Telegram's flood limits, waits out 429s, retries 5xx.
+- `RetryingRateLimiter`: stays under Telegram's flood limits ($READOUT_MAX_RATE messages a second
+  overall, 20 a minute per group), waits out 429s, retries 5xx.
 - `Defaults(parse_mode=HTML)`: every text the bot sends is rendered HTML (escaped in `render`).
 - Commands are published with setMyCommands at start, so clients offer them in the "/" menu.
 """
@@ -89,7 +90,11 @@ def build_application(
         .base_url(settings.api_url)
         .base_file_url(file_url_for(settings.api_url))
         .concurrent_updates(CONCURRENT_UPDATES)
-        .rate_limiter(RetryingRateLimiter(max_retries=3, network_retries=3))
+        .rate_limiter(
+            RetryingRateLimiter(
+                max_retries=3, network_retries=3, overall_max_rate=settings.max_rate
+            )
+        )
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,

@@ -100,7 +100,9 @@ def telegram_command(
     The bot token comes from $TELEGRAM_BOT_TOKEN or --token-file, never from the command line.
     In private chats any text is a question; in groups use /ask, mention the bot, or reply to it.
     Optional: $READOUT_ALLOWED_CHATS (comma-separated chat ids), $READOUT_RATE_LIMIT
-    (questions per user per minute, default 20, 0 = off).
+    (questions per user per minute, default 20, 0 = off), $READOUT_MAX_RATE (messages a second
+    the bot sends overall, default 30 = Telegram's flood limit; 0 = no pacing, a 429 from
+    Telegram is still waited out).
     """
     from . import config
 
@@ -118,6 +120,7 @@ def telegram_command(
             admin_chats=config.parse_allowed_chats(os.environ.get(config.ADMIN_CHATS_ENV), config.ADMIN_CHATS_ENV)
             or frozenset(),
             rate_limit=config.parse_rate_limit(os.environ.get(config.RATE_LIMIT_ENV)),
+            max_rate=config.parse_max_rate(os.environ.get(config.MAX_RATE_ENV)),
             webhook_url=config.check_webhook_url(webhook_url) if webhook_url else None,
             listen=listen,
             port=port,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
@@ -19,15 +21,22 @@ WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 ALLOWED_CHATS_ENV = "READOUT_ALLOWED_CHATS"
 RATE_LIMIT_ENV = "READOUT_RATE_LIMIT"
 ADMIN_CHATS_ENV = "READOUT_ADMIN_CHATS"
+MAX_RATE_ENV = "READOUT_MAX_RATE"
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_RATE_LIMIT = 20  # questions per user per minute
+# Messages a second the bot sends overall: Telegram's documented limit for a bot broadcasting to
+# many chats ("not more than 30 messages per second"). Faster sending earns 429s.
+DEFAULT_MAX_RATE = 30.0
 
 # Telegram tokens are "<bot id>:<35 url-safe characters>"; accept a little more than that so a
 # future longer secret does not lock people out, but catch the usual paste accidents.
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,100}$")
 # setWebhook's secret_token: 1-256 characters, A-Z, a-z, 0-9, _ and -.
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+T = TypeVar("T", int, float)
 
 
 class ConfigError(Exception):
@@ -42,6 +51,7 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     allowed_chats: frozenset[int] | None = None  # None: every chat may ask
     rate_limit: int = DEFAULT_RATE_LIMIT  # questions per user per minute; 0 disables the limit
+    max_rate: float = DEFAULT_MAX_RATE  # messages a second overall; 0: no pacing (429s still waited out)
     webhook_url: str | None = None
     listen: str = "127.0.0.1"
     port: int = 8443
@@ -121,17 +131,31 @@ def parse_allowed_chats(value: str | None, env: str = ALLOWED_CHATS_ENV) -> froz
     return frozenset(chats)
 
 
+def _parse_count(value: str | None, env: str, default: T, convert: Callable[[str], T], what: str,
+                 zero: str) -> T:
+    """A number of 0 or more from an env var; unset or blank -> `default`."""
+    if value is None or not value.strip():
+        return default
+    try:
+        number = convert(value.strip())
+    except ValueError:
+        raise ConfigError(f"${env}: {value!r} is not {what}") from None
+    if not 0 <= number < float("inf"):  # also refuses nan
+        raise ConfigError(f"${env} must be 0 ({zero}) or more, not {value.strip()}")
+    return number
+
+
 def parse_rate_limit(value: str | None) -> int:
     """`READOUT_RATE_LIMIT` questions per user per minute; 0 turns the limit off."""
-    if value is None or not value.strip():
-        return DEFAULT_RATE_LIMIT
-    try:
-        limit = int(value.strip())
-    except ValueError:
-        raise ConfigError(f"${RATE_LIMIT_ENV}: {value!r} is not a whole number") from None
-    if limit < 0:
-        raise ConfigError(f"${RATE_LIMIT_ENV} must be 0 (off) or more, not {limit}")
-    return limit
+    return _parse_count(value, RATE_LIMIT_ENV, DEFAULT_RATE_LIMIT, int, "a whole number", "off")
+
+
+def parse_max_rate(value: str | None) -> float:
+    """`READOUT_MAX_RATE`: messages a second the bot sends overall, to stay under Telegram's flood
+    limit (default 30). 0 turns the pacing off: the bot sends as fast as it answers and only waits
+    out the `retry_after` of a 429. The limit of 20 messages a minute per group stays either way."""
+    return _parse_count(value, MAX_RATE_ENV, DEFAULT_MAX_RATE, float,
+                        "a number of messages a second", "no pacing")
 
 
 def read_webhook_secret(

@@ -1,8 +1,8 @@
 """Retrying Bot API calls through flood control and passing network trouble.
 
-PTB's `AIORateLimiter` keeps the bot under Telegram's flood limits (30 messages a second
-overall, 20 a minute per group) and, with `max_retries`, waits out a 429's `retry_after` and
-tries again. It does not retry a 5xx or a dropped connection, which Telegram produces now and
+PTB's `AIORateLimiter` keeps the bot under Telegram's flood limits (`$READOUT_MAX_RATE` messages
+a second overall, 30 by default; 20 a minute per group) and, with `max_retries`, waits out a 429's
+`retry_after` and tries again. It does not retry a 5xx or a dropped connection, which Telegram produces now and
 then; this subclass adds a few retries with backoff for those, so one bad moment at Telegram's
 end does not cost a user their answer. A 400 (BadRequest) is never retried: it would fail again.
 """
