@@ -42,6 +42,7 @@ class AskBatcher:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self.in_flight: int = 0  # questions asked and not yet answered (queued or encoding)
         self.batches: int = 0  # batches run, for logs and tests
         self.largest_batch: int = 0
 
@@ -65,8 +66,17 @@ class AskBatcher:
         if self._queue is None or self._worker is None:
             raise RuntimeError("AskBatcher.start() was not called")
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(question, future))
-        return await future
+        self.in_flight += 1
+        try:
+            await self._queue.put(_Pending(question, future))
+            return await future
+        finally:
+            self.in_flight -= 1
+
+    @property
+    def busy(self) -> bool:
+        """More questions in flight than one batch takes: answers are queueing up."""
+        return self.in_flight > self._max_batch
 
     async def _run(self) -> None:
         assert self._queue is not None

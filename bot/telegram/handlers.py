@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 
 MAX_QUESTION = 1000  # characters passed to the engine; the model reads far fewer anyway
-TYPING_AFTER = 0.7  # seconds: show "typing…" only when an answer is not instant
+TYPING_AFTER = 0.7  # seconds: show "typing…" only when an answer is not instant (and the bot
+# is not busy: under load every answer waits its turn, and a sendChatAction per question would
+# double the calls to Telegram and, under its flood limit, delay the answers themselves)
 INLINE_RESULTS = 5
 REFUSAL = "Sorry, this bot is not available in this chat."
 NON_TEXT_HINT = "Please send your question as text, e.g. " + render.EXAMPLE_QUESTION
@@ -168,7 +170,7 @@ async def answer_question(update: Update, context: Context, raw: str | None) -> 
 
     task = asyncio.ensure_future(ask(context, question))
     done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER)
-    if not done:
+    if not done and not svc.batcher.busy:
         with contextlib.suppress(TelegramError):
             await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
     try:

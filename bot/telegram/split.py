@@ -22,6 +22,7 @@ TELEGRAM_LIMIT = 4096
 _TOKEN_RE = re.compile(
     r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);|\s|[^<&\s]+|.", re.DOTALL
 )
+_TAG_RE = re.compile(r"<[^<>]*>")
 _TAG_NAME_RE = re.compile(r"^</?\s*([A-Za-z][A-Za-z0-9-]*)")
 
 
@@ -90,6 +91,10 @@ def split_html(markup: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     if limit < 16:
         raise ValueError("limit too small to split sensibly")
     markup = markup.strip()
+    # Tags and entities only ever shorten the visible text, so markup that fits as written fits
+    # as shown: the common case (an answer of a few points) skips the tokenizer.
+    if utf16_len(markup) <= limit:
+        return [markup] if html.unescape(_TAG_RE.sub("", markup)).strip() else []
     tokens = _tokenize(markup)
     if sum(t.size for t in tokens) <= limit:
         return [markup] if any(t.plain.strip() for t in tokens) else []
