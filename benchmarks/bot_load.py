@@ -1,7 +1,8 @@
 """The Telegram bot under load: the real `readout telegram` process against the local Bot API.
 
     python benchmarks/bot_load.py [--chats 50] [--questions-per-chat 20] [--mode closed|burst]
-                                  [--points 100000] [--flood-limit on|off|both]
+                                  [--points 100000] [--flood-limit on|off|both] [--max-rate N]
+                                  [--profile PATH]
 
 For each corpus (the bundled one, and a synthetic one of --points points; --points 0 skips it)
 it starts `readout telegram` as a subprocess pointed at tests/botapi's FakeBotAPI (the strict local
@@ -17,10 +18,16 @@ arriving there (`Sent.at`), so it includes the bot's long poll. Answers per seco
 over the time from the first question to the last answer. The bot's memory is read from
 /proc/PID/status: VmRSS when idle after start-up and after the load, VmHWM (peak).
 
---flood-limit: the bot keeps under Telegram's flood limit (30 messages a second overall, PTB's
-AIORateLimiter), which caps answers per second whatever the engine can do. `off` starts the same
-CLI through a wrapper that sets that limiter's rates to 0 (no bot code is changed), to show what
-the engine and the bot would do without it; `both` runs both.
+--flood-limit: by default the bot paces its messages to Telegram's broadcast limit of 30 a second
+overall (READOUT_MAX_RATE, default 30), which caps answers per second whatever the engine can do.
+`off` starts the bot with READOUT_MAX_RATE=0 (no pacing; a 429 would still be waited out), to
+show what the engine and the bot do without it; `both` runs both. --max-rate N runs with
+READOUT_MAX_RATE=N instead of 30 for `on`.
+
+--profile PATH runs the bot under cProfile (its event-loop thread: PTB, HTTP, handlers, rendering;
+not the encode thread) and writes the stats to PATH.<label>.prof (read them with `python -m pstats`).
+The load driver and the local Bot API server run in this process, on the same cores as the bot;
+'driver CPU ms/answer' is this process's CPU over the answers.
 
 The synthetic corpus's index is built once by engine.build and cached (benchmarks/.cache): with
 --vectors generated (default) the model is replaced by hash-derived vectors for that build (the
@@ -37,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -57,16 +65,18 @@ from common import (
 TOKEN = "7012345678:AAF-bench_token_for_the_local_bot_api_Xy9"
 USERNAME = "readout_bench_bot"
 FIRST_CHAT = 6_000_001
-NO_FLOOD_LIMIT = """
-import sys
-import telegram.ext._aioratelimiter as m
-_init = m.AIORateLimiter.__init__
-def _no_limit(self, overall_max_rate=0, overall_time_period=1, group_max_rate=0, group_time_period=60, max_retries=0):
-    _init(self, 0, overall_time_period, 0, group_time_period, max_retries)
-m.AIORateLimiter.__init__ = _no_limit
-from bot.cli import main
+PROFILED = """
+import cProfile, sys
+path = sys.argv.pop(1)
 sys.argv[0] = "readout"
-main()
+from bot.cli import main
+prof = cProfile.Profile()
+prof.enable()
+try:
+    main()
+finally:
+    prof.disable()
+    prof.dump_stats(path)
 """
 
 
@@ -86,11 +96,10 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def readout_cmd(flood_limit: bool) -> list[str]:
-    if not flood_limit:
-        return [sys.executable, "-c", NO_FLOOD_LIMIT]
-    exe = Path(sys.executable).parent / "readout"
-    return [str(exe)] if exe.exists() else [sys.executable, "-c", "from bot.cli import main; main()"]
+def readout_cmd(profile: Path | None) -> list[str]:
+    if profile is not None:
+        return [sys.executable, "-c", PROFILED, str(profile)]
+    return [sys.executable, "-c", "import sys; sys.argv[0] = 'readout'; from bot.cli import main; main()"]
 
 
 def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> list[object]:
@@ -101,10 +110,17 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
     tmp = Path(tempfile.mkdtemp(prefix="readout-bench-bot-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("READOUT_", "TELEGRAM_"))}
     env.update({"TELEGRAM_API_URL": api.base_url, "TELEGRAM_BOT_TOKEN": TOKEN, "READOUT_RATE_LIMIT": "0",
+                "READOUT_MAX_RATE": str(args.max_rate if flood_limit else 0),
+                # the bot runs this tree's code, whatever the installed package points at
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                 "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "XDG_CACHE_HOME": str(tmp / "cache")})
     err = open(tmp / "stderr.txt", "wb")
     t_start = time.monotonic()
-    proc = subprocess.Popen([*readout_cmd(flood_limit), "telegram", "--corpus", str(corpus), "--index", str(index)],
+    profile = None
+    if args.profile:
+        profile = Path(f"{args.profile}.{'bundled' if corpus == ROOT / 'corpus' else 'synthetic'}-"
+                       f"{'on' if flood_limit else 'off'}.prof").resolve()
+    proc = subprocess.Popen([*readout_cmd(profile), "telegram", "--corpus", str(corpus), "--index", str(index)],
                             env=env, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, cwd=tmp)
     try:
         def ready() -> bool:
@@ -135,7 +151,9 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
 
         with api.cond:
             seen = len(api.sent)
+            calls0 = len(api.calls)
         cpu0 = proc_cpu(proc.pid)
+        driver0 = proc_cpu(os.getpid())
         t0 = time.monotonic()
         if args.mode == "burst":
             for _ in range(n_q):
@@ -166,15 +184,20 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
         t_end = max(max(v) for v in answered.values())
         lat = [a - q for c in chats for q, a in zip(asked[c], answered[c])]
         cpu = proc_cpu(proc.pid) - cpu0
+        driver = proc_cpu(os.getpid()) - driver0
         after = proc_status(proc.pid)
         with api.cond:
             typing = sum(1 for c, _ in api.chat_actions if c in chat_set)
             rejected = len(api.rejections)
+            methods = Counter(c.method for c in api.calls[calls0:])
         wall = t_end - t0
         log(f"  {label}: {total} answers in {wall:.1f} s; p50 {percentile(lat, 50) * 1e3:.0f} ms, "
             f"p99 {percentile(lat, 99) * 1e3:.0f} ms; bot CPU {cpu:.1f} s; RSS {after['VmRSS']:.0f} MB, peak {after['VmHWM']:.0f} MB")
-        return [label, "on" if flood_limit else "off", total, f"{total / wall:.1f}", f"{percentile(lat, 50) * 1e3:.0f}",
-                f"{percentile(lat, 99) * 1e3:.0f}", f"{max(lat) * 1e3:.0f}", f"{cpu / total * 1e3:.0f}", typing, rejected,
+        log(f"  {label}: Bot API calls per answer: "
+            + ", ".join(f"{m} {n / total:.2f}" for m, n in methods.most_common()))
+        return [label, f"{args.max_rate:g}/s" if flood_limit else "off", total, f"{total / wall:.1f}", f"{percentile(lat, 50) * 1e3:.0f}",
+                f"{percentile(lat, 99) * 1e3:.0f}", f"{max(lat) * 1e3:.0f}", f"{cpu / total * 1e3:.1f}",
+                f"{driver / total * 1e3:.1f}", typing, rejected,
                 f"{idle['VmRSS']:.0f}", f"{after['VmRSS']:.0f}", f"{after['VmHWM']:.0f}", f"{startup:.1f}"]
     finally:
         if proc.poll() is None:
@@ -206,6 +229,8 @@ def main() -> None:
     ap.add_argument("--vectors", choices=["generated", "model"], default="generated")
     ap.add_argument("--compact", choices=["fp16", "sq8"], default=None, help="build the large index compacted")
     ap.add_argument("--flood-limit", choices=["on", "off", "both"], default="on")
+    ap.add_argument("--max-rate", type=float, default=30, help="READOUT_MAX_RATE for --flood-limit on")
+    ap.add_argument("--profile", metavar="PATH", default=None, help="cProfile the bot into PATH.<run>.prof")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-lines", type=int, default=5, help="lines of the bot's stderr to show (on stderr)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds to wait for all answers")
@@ -234,7 +259,7 @@ def main() -> None:
             rows.append(run_load(corpus, index, label, flood, args))
     print(f"### Telegram bot under load: {args.chats} chats x {args.questions_per_chat} questions, "
           f"{'each chat asks its next question when its answer arrives' if args.mode == 'closed' else 'all questions queued at once'}\n")
-    print(table(["corpus", "flood limit", "answers", "answers/s", "p50 ms", "p99 ms", "max ms", "bot CPU ms/answer", "typing…",
+    print(table(["corpus", "flood limit", "answers", "answers/s", "p50 ms", "p99 ms", "max ms", "bot CPU ms/answer", "driver CPU ms/answer", "typing…",
                  "refused by API", "RSS idle MB", "RSS after MB", "peak RSS MB", "start-up s"], rows))
     print("\nLatency: update queued at the Bot API → the bot's sendMessage arrives there. 'typing…': sendChatAction "
           "calls (the bot sends one when an answer takes over 0.7 s). 'bot CPU ms/answer': the bot process's CPU time "
