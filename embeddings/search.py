@@ -50,8 +50,8 @@ class Searcher:
         self._is_preamble = np.fromiter((index.point(i)[1].preamble for i in range(n)), dtype=np.float32, count=n)
         self._countries = [frozenset(countries_in(f"{r.title}\n{r.preamble}")) for r in index.readouts]
         self._named: dict[int, tuple[set[str], set[str], set[tuple[str, str]]]] = {}
-        # units are stored point by point: point p owns unit rows _unit_start[p] .. _unit_start[p+1]
-        self._unit_start = np.searchsorted(index.units, np.arange(n + 1)).astype(np.int64)
+        # point p owns the vector rows _rows[_unit_start[p]:_unit_start[p + 1]]
+        self._rows, self._unit_start = index.point_rows
 
     def answers(self, questions: list[str], k: int = 5) -> list[Answer]:
         vecs = self.encoder.encode_queries(questions)
@@ -65,15 +65,16 @@ class Searcher:
         vectors = self.index.vectors
         _, I = vectors.search(vec.reshape(1, -1), min(vectors.ntotal, 2 * c))
         dense_pts = self.index.units[I[0][I[0] >= 0]]
+        dense_pts = dense_pts[dense_pts >= 0]  # rows of removed points
         if len(lex_docs) > c:
             lex_docs = lex_docs[np.argpartition(-lex_scores, c)[:c]]
         return np.union1d(dense_pts, lex_docs)
 
     def _exact_dense(self, vec: np.ndarray, cands: np.ndarray) -> np.ndarray:
         starts, ends = self._unit_start[cands], self._unit_start[cands + 1]
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) if len(cands) else np.zeros(0, np.int64)
-        if len(rows) == self.index.vectors.ntotal:
-            vecs = self.index.vectors.reconstruct_n(0, len(rows))
+        rows = np.concatenate([self._rows[a:b] for a, b in zip(starts, ends)]) if len(cands) else np.zeros(0, np.int64)
+        if len(rows) > self.index.vectors.ntotal // 2:
+            vecs = self.index.vectors.reconstruct_n(0, self.index.vectors.ntotal)[rows]
         else:
             vecs = self.index.vectors.reconstruct_batch(rows)
         sims = vecs @ vec

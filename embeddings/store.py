@@ -6,7 +6,7 @@ one symlink, so a reader sees either the old index or the new one and never a ha
       v-20261126T031900-1234/
         manifest.json     model, dimension, format, corpus fingerprint and files, counts
         readouts.json     readouts with their points (what answers cite) and their files
-        units.npy         for each vector, the point it belongs to
+        units.npy         for each vector, the point it belongs to (-1: left by a removed point)
         unit_keys.npy     for each vector, a hash of its text: a rebuild re-encodes only new texts
         points.npz        per point: hashes of its text and BM25 text, and its token ids, which a
                           rebuild reuses for unchanged points
@@ -23,6 +23,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,16 @@ class StoredIndex:
         ri, pi = self.points[pid]
         r = self.readouts[ri]
         return r, r.points[pi]
+
+    @cached_property
+    def point_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The vector rows of each point: rows[starts[p]:starts[p + 1]]. A full build stores rows
+        point by point; an update appends rows and leaves those of removed points in the FAISS
+        index (an HNSW graph cannot drop them) with -1 in `units`, so rows need not be in order."""
+        order = np.argsort(self.units, kind="stable")
+        order = order[self.units[order] >= 0]
+        starts = np.searchsorted(self.units[order], np.arange(len(self.points) + 1))
+        return order.astype(np.int64), starts.astype(np.int64)
 
 
 @dataclass

@@ -72,3 +72,53 @@ def test_rebuild_reencodes_only_new_texts(tmp_path):
     r = run_cli(["ask", "--corpus", str(corpus), "--index", str(index), "--json", "-k", "1", "grave visits by ship"], env)
     hit = json.loads(r.stdout)["hits"][0]
     assert hit["point"] == 5 and "by ship and by airplane" in hit["text"]
+
+
+def _talk(topic: str, day: int) -> str:
+    return f"Talk on {topic}\n\nMarch {day}, 2031\n\n1. The leaders discussed {topic} at length.\n\n2. They agreed to meet again about {topic}.\n"
+
+
+@pytest.mark.parametrize("hnsw", [False, True], ids=["flat", "hnsw"])
+def test_updates_grow_the_faiss_index_in_place(tmp_path, monkeypatch, hnsw):
+    """An update adds rows for new texts and leaves removed points' rows behind (an HNSW graph
+    cannot drop them) instead of rebuilding the index; past DEAD_SHARE dead rows it rebuilds."""
+    import embeddings.indexer as indexer
+    from embeddings.engine import Engine, build
+    from embeddings.store import load_index
+
+    if hnsw:
+        monkeypatch.setattr(indexer, "HNSW_FROM", 1)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(BUNDLED, corpus)
+    topics = ["volcano monitoring", "fishing quotas", "space debris", "coral reefs"]
+    for i, t in enumerate(topics):
+        (corpus / f"talk{i}.txt").write_text(_talk(t, i + 1))
+    index = tmp_path / "index"
+    build(corpus, index)
+    first = load_index(index)
+    assert first.manifest.settings["faiss"].startswith("HNSW") is hnsw
+    assert (first.units >= 0).all() and first.vectors.ntotal == first.manifest.units
+
+    (corpus / "talk0.txt").unlink()
+    (corpus / "talk9.txt").write_text(_talk("glacier melt", 9))
+    report = build(corpus, index)
+    assert report.encoded == 4  # two one-sentence points, alone and after their context line
+    second = load_index(index)
+    dead = int((second.units < 0).sum())
+    assert dead == 4 and second.vectors.ntotal == first.vectors.ntotal + 4
+    assert second.manifest.units == second.vectors.ntotal - dead
+
+    engine = Engine.load(corpus, index)
+    hits = engine.ask("What was said about glacier melt?", 3).hits
+    assert hits[0].doc == "talk9.txt", hits
+    assert all(h.doc != "talk0.txt" for h in engine.ask("volcano monitoring", 10).hits)
+    grave = engine.ask("What was said about grave visits?", 1).hits[0]
+    assert grave.point == 5 and grave.doc == "000_f357f723c89b56b9.txt"
+
+    # removing most of the corpus leaves more dead rows than DEAD_SHARE allows: a full rebuild
+    for f in ["talk1.txt", "talk2.txt", "talk3.txt", "000_f357f723c89b56b9.txt"]:
+        (corpus / f).unlink()
+    build(corpus, index)
+    third = load_index(index)
+    assert (third.units >= 0).all() and third.vectors.ntotal == third.manifest.units
+    assert Engine.load(corpus, index).ask("glacier melt", 1).hits[0].doc == "talk9.txt"
