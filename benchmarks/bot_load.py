@@ -262,9 +262,9 @@ def main() -> None:
     print(table(["corpus", "flood limit", "answers", "answers/s", "p50 ms", "p99 ms", "max ms", "bot CPU ms/answer", "driver CPU ms/answer", "typing…",
                  "refused by API", "RSS idle MB", "RSS after MB", "peak RSS MB", "start-up s"], rows))
     print("\nLatency: update queued at the Bot API → the bot's sendMessage arrives there. 'typing…': sendChatAction "
-          "calls (the bot sends one when an answer takes over 0.7 s). 'bot CPU ms/answer': the bot process's CPU time "
-          "during the load over the answers (the engine's batches run one at a time, so about 1000 / that bounds "
-          "answers/s). Targets: ≥ 50 answers/s, p99 < 1 s, "
+          "calls (the bot sends one when an answer takes over 0.7 s and no more than a batch of questions is waiting). "
+          "'bot CPU ms/answer': the bot process's CPU time during the load over the answers (its threads share one "
+          "GIL and use about one core, so about 1000 / that bounds answers/s). Targets: ≥ 50 answers/s, p99 < 1 s, "
           "RSS < 400 MB at 100k points.")
     print(machine_line())
 
