@@ -193,19 +193,11 @@ class Vectors:
 
 # ---------------------------------------------------------------- readout's own Searcher on BEIR documents
 
-class BeirIndex:
-    """What `Searcher` reads of a `StoredIndex`, for documents held as one-point readouts."""
+def beir_index(readouts: list, units: np.ndarray, vectors, lexical):
+    """What `Searcher` reads, for documents held as one-point readouts: an in-memory StoredIndex."""
+    from embeddings.store import StoredIndex
 
-    def __init__(self, readouts: list, units: np.ndarray, vectors, lexical) -> None:
-        self.readouts = readouts
-        self.points = [(i, 0) for i in range(len(readouts))]
-        self.units = units  # unit row -> point id
-        self.vectors = vectors
-        self.lexical = lexical
-
-    def point(self, pid: int):
-        r = self.readouts[self.points[pid][0]]
-        return r, r.points[self.points[pid][1]]
+    return StoredIndex.of(readouts, [r.doc for r in readouts], units, vectors, lexical)
 
 
 def faiss_index(vectors: np.ndarray):
@@ -429,7 +421,7 @@ class Run:
         from embeddings.encoder import Encoder
         from embeddings.search import Searcher, Settings
 
-        index = BeirIndex(self.readouts, self.owner.astype(np.int32), faiss_index(self.uv), self.lexical())
+        index = beir_index(self.readouts, self.owner.astype(np.int32), faiss_index(self.uv), self.lexical())
         return Searcher(index, Encoder(), Settings())
 
 

@@ -40,7 +40,7 @@ def build_stored(n_points: int, real: bool, encoder, compact: str | None):
     from embeddings.indexer import index_kind, new_faiss_index, text_key
     from embeddings.lexical import Lexical
     from embeddings.records import Point, Readout
-    from embeddings.store import HNSW_EF_SEARCH, Manifest, PointCache, StoredIndex
+    from embeddings.store import HNSW_EF_SEARCH, Manifest, StoredIndex
     from embeddings.units import dense_texts, lexical_text
 
     t0 = time.perf_counter()
@@ -85,8 +85,7 @@ def build_stored(n_points: int, real: bool, encoder, compact: str | None):
     lexical = Lexical.build([lexical_text(readouts[ri], readouts[ri].points[pi]) for ri, pi in points])
     keys = np.zeros(len(units), dtype=np.int64) if unit_texts is None else np.array([text_key(t) for t in unit_texts])
     manifest = Manifest(2, encoder.name, vectors.shape[1], "synthetic", "", len(readouts), len(points), len(units), "", {"faiss": kind}, {})
-    no_cache = PointCache(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(1, np.int64))
-    stored = StoredIndex(Path("."), manifest, readouts, files, points, units, keys, no_cache, index, lexical)
+    stored = StoredIndex.of(readouts, files, units, index, lexical, manifest=manifest, unit_keys=keys)
     return stored, vectors, kind, time.perf_counter() - t0, t_add
 
 

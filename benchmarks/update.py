@@ -86,24 +86,24 @@ PHASES = [
     ("build", None, "embeddings.engine.build, whole"),
     ("locked", "build", "build under the index lock"),
     ("previous", "locked", "load the previous index"),
-    ("json_loads@build", "previous", "json.loads (readouts.json, manifest)"),
-    ("from_dict@build", "previous", "Readout objects from the JSON"),
-    ("faiss_read@build", "previous", "read vectors.faiss"),
+    ("json_loads@build", "previous", "json.loads (table.json, manifest)"),
+    ("from_dict@build", "previous", "Readout objects from the JSON (renamed files' only)"),
+    ("faiss_read@build", "previous", "read vectors.faiss (into memory: it grows)"),
     ("scan", "locked", "scan the corpus (stat every file, hash changed ones)"),
     ("build_index", "locked", "build_index"),
     ("reuse", "build_index", "index the previous readouts by file hash"),
     ("parse", "build_index", "parse changed files"),
-    ("text_key", "build_index", "text hashes (text_key), every point and BM25 text"),
-    ("lexical_text", "build_index", "BM25 texts of every point (lexical_text)"),
-    ("countries", "build_index", "countries of every readout (readout_countries)"),
+    ("text_key", "build_index", "text hashes (text_key) of new points and BM25 texts"),
+    ("lexical_text", "build_index", "BM25 texts of new points (lexical_text)"),
+    ("countries", "build_index", "countries of new readouts (readout_countries)"),
     ("encode", "build_index", "encode new texts with the model (numpy BERT below 48 texts)"),
     ("model_load", "encode", "load the model's weights"),
     ("reconstruct", "build_index", "copy reused vectors out of the previous index"),
-    ("faiss_add", "build_index", "FAISS: add the vectors to a new index"),
+    ("faiss_add", "build_index", "FAISS: add the new vectors (to the previous index, or all to a new one)"),
     ("bm25", "build_index", "BM25: build the weights (Lexical.build / from_tokens)"),
     ("write", "build_index", "write the new version folder and publish it"),
-    ("to_dict", "write", "readouts to dicts (readout_to_dict)"),
-    ("json_dumps@build", "write", "json.dumps (readouts.json, manifest)"),
+    ("to_dict", "write", "readouts to dicts (readout_to_dict; new and renamed readouts only)"),
+    ("json_dumps@build", "write", "json.dumps (new readouts' lines, table.json, manifest)"),
     ("faiss_write", "write", "write vectors.faiss"),
     ("lexical_save", "write", "write the BM25 arrays"),
     ("cache_save", "write", "write points.npz"),
@@ -111,9 +111,9 @@ PHASES = [
     ("prune", "write", "remove older versions"),
     ("refresh", None, "engine.refresh(rebuild=False), whole"),
     ("refresh_load", "refresh", "load the new index"),
-    ("json_loads@refresh", "refresh_load", "json.loads (readouts.json, manifest)"),
-    ("from_dict@refresh", "refresh_load", "Readout objects from the JSON"),
-    ("faiss_read@refresh", "refresh_load", "read vectors.faiss"),
+    ("json_loads@refresh", "refresh_load", "json.loads (table.json, manifest; readouts as used)"),
+    ("from_dict@refresh", "refresh_load", "Readout objects from the JSON (as used)"),
+    ("faiss_read@refresh", "refresh_load", "read vectors.faiss (memory-mapped)"),
     ("searcher", "refresh", "new Searcher (per-point tables, countries of every readout)"),
     ("ask", None, "engine.ask, first question on the new index"),
 ]
@@ -170,6 +170,7 @@ def install(t: Timers) -> None:
         if prev is not None:
             for attr in ("reconstruct_batch", "reconstruct_n"):
                 setattr(prev.vectors, attr, t.timed(getattr(prev.vectors, attr), "reconstruct"))
+            prev.vectors.add = t.timed(prev.vectors.add, "faiss_add")  # an update grows the previous index
         return prev
 
     engine._previous = previous
@@ -295,10 +296,10 @@ def main() -> None:
     print()
     tot = median(totals)
     rest_of = {
-        "build_index": "the rest: Python loops over every point (key lookups, BM25 token ids), manifest",
-        "write": "the rest: write readouts.json, units/keys .npy, rename and symlink",
-        "previous": "the rest: BM25 arrays (memory-mapped), .npy files, Python lists",
-        "refresh_load": "the rest: BM25 arrays (memory-mapped), .npy files, Python lists",
+        "build_index": "the rest: loops over readouts and new points (key lookups, BM25 token ids), manifest",
+        "write": "the rest: write readouts.jsonl and table.json, units/keys .npy, rename and symlink",
+        "previous": "the rest: readouts.jsonl read and split into lines, BM25 arrays (memory-mapped), .npy files",
+        "refresh_load": "the rest: readouts.jsonl read and split into lines, BM25 arrays (memory-mapped), .npy files",
         "locked": "the rest",
         "build": "the rest: Encoder(), lock, reading the manifest",
         "refresh": "the rest",

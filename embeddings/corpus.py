@@ -162,10 +162,12 @@ def read_corpus(root: Path) -> Corpus:
     return corpus
 
 
-def report(corpus: Corpus) -> None:
+def report(corpus: Corpus, n_readouts: int | None = None) -> None:
+    """Log what was skipped; refuse a corpus with no readouts (`n_readouts` when they are not in
+    `corpus.readouts`: an update takes unchanged ones from the index without parsing them)."""
     for s in corpus.skipped:
         log.warning("skipped %s: %s", s.path, s.reason)
-    if not corpus.readouts:
+    if not (corpus.readouts if n_readouts is None else n_readouts):
         raise CorpusError(
             f"no readouts in {corpus.root}: add .txt, .md or .jsonl readouts there, or give another --corpus DIR"
         )

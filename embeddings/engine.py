@@ -12,6 +12,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Callable
 
 from .corpus import CorpusError, FileState, fingerprint, scan
@@ -19,7 +20,7 @@ from .encoder import Encoder, ModelError, model_id
 from .indexer import BuildReport, build_index
 from .records import Answer, Readout
 from .search import Searcher, Settings
-from .store import IndexError_, Manifest, OtherFormat, StoredIndex, load_index, read_manifest
+from .store import FORMAT_VERSION, IndexError_, Manifest, OtherFormat, StoredIndex, load_index, read_manifest
 from .units import UNITS_RECIPE
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ def stale_reason(corpus: Path, index: Path, model: str | None) -> str | None:
         return "the index was built by another version of readout"
     if manifest is None:
         return "no index yet"
+    if manifest.format != FORMAT_VERSION:
+        return "the index was built by another version of readout"
     if model is not None and model_id(model) != manifest.model:
         return f"the index was built with another model ({manifest.model})"
     if manifest.settings.get("units", 1) != UNITS_RECIPE:
@@ -119,7 +122,7 @@ def _index_model(index: Path) -> str | None:
 def _previous(index: Path) -> StoredIndex | None:
     """The published index, to reuse its parsed readouts and vectors; None if there is none usable."""
     try:
-        return load_index(index) if read_manifest(index) else None
+        return load_index(index, writable=True) if read_manifest(index) else None
     except IndexError_ as e:
         log.info("not reusing the previous index: %s", e)
         return None
@@ -216,9 +219,8 @@ class Engine:
         except IndexError_ as e:
             raise EngineError(str(e)) from None
         self.searcher = Searcher(stored, old.encoder, old.settings)
-        before = {r.doc for r in old.index.readouts}
-        after = {r.doc for r in stored.readouts}
-        return Change(sorted(after - before), sorted(before - after), len(stored.readouts), len(stored.points))
+        before, after = set(old.index.table.docs), set(stored.table.docs)
+        return Change(sorted(after - before), sorted(before - after), len(stored.readouts), stored.n_points)
 
     def ask(self, question: str, k: int = 5) -> Answer:
         return self.ask_many([question], k)[0]
@@ -234,11 +236,13 @@ class Engine:
         self.ask_many(["warm up"], 1)
 
     @property
-    def readouts(self) -> list[Readout]:
+    def readouts(self) -> Sequence[Readout]:
+        """Every readout, in corpus order; each is parsed from the index when first used."""
         return self.searcher.index.readouts
 
     def readout(self, doc: str) -> Readout | None:
-        return next((r for r in self.readouts if r.doc == doc), None)
+        docs = self.searcher.index.table.docs
+        return self.readouts[docs.index(doc)] if doc in docs else None
 
     @property
     def model(self) -> str:
@@ -246,4 +250,4 @@ class Engine:
 
     @property
     def n_points(self) -> int:
-        return len(self.searcher.index.points)
+        return self.searcher.index.n_points

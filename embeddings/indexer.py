@@ -23,7 +23,7 @@ from .corpus import Corpus, FileState, fingerprint, parse_file, report
 from .encoder import Encoder
 from .lexical import Lexical, term_ids, tokenize
 from .records import Readout
-from .store import FORMAT_VERSION, Manifest, PointCache, StoredIndex, write_index
+from .store import FORMAT_VERSION, Manifest, PointCache, ReadoutTable, StoredIndex, readout_line, write_index
 from .units import UNITS_RECIPE, context_line, dense_texts, lexical_text, readout_countries
 
 log = logging.getLogger(__name__)
@@ -50,18 +50,18 @@ def text_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
 
 
-def _reuse_parsed(previous: StoredIndex | None) -> dict[str, list[Readout]]:
-    """Parsed readouts of the previous index by file content hash (so renames reuse them too)."""
+def _reuse_parsed(previous: StoredIndex | None) -> dict[str, list[int]]:
+    """The previous index's readouts (by number) per file content hash, so renames reuse them too."""
     if previous is None:
         return {}
-    by_file: dict[str, list[Readout]] = {}
-    for r, f in zip(previous.readouts, previous.readout_files):
-        by_file.setdefault(f, []).append(r)
-    out: dict[str, list[Readout]] = {}
-    for f, rs in by_file.items():
+    by_file: dict[str, list[int]] = {}
+    for i, f in enumerate(previous.readout_files):
+        by_file.setdefault(f, []).append(i)
+    out: dict[str, list[int]] = {}
+    for f, ids in by_file.items():
         state = previous.manifest.files.get(f)
         if state:
-            out[state[2]] = rs
+            out[state[2]] = ids
     return out
 
 
@@ -129,21 +129,24 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
                 previous: StoredIndex | None = None, compact: str | None = None) -> BuildReport:
     t0 = time.perf_counter()
     reuse = _reuse_parsed(previous)
-    prev_file_of = {}
-    if previous is not None:
-        for r, f in zip(previous.readouts, previous.readout_files):
-            prev_file_of[id(r)] = f
     corpus = Corpus(root=root)
+    # per readout: a parsed one to write, and/or the number of the previous index's readout it
+    # is (None, i: unchanged and in the same file, so its stored line is copied unparsed)
+    entries: list[tuple[Readout | None, int | None]] = []
     files: list[str] = []
     for rel, state in states.items():
-        if state.sha256 in reuse:
-            rs = [_rename(r, prev_file_of[id(r)], rel) for r in reuse[state.sha256]]
+        ids = reuse.get(state.sha256)
+        if ids is not None:
+            for i in ids:
+                old_file = previous.readout_files[i]
+                entries.append((None if old_file == rel else _rename(previous.readouts[i], old_file, rel), i))
+            files += [rel] * len(ids)
         else:
             rs, skipped = parse_file(root, rel)
             corpus.skipped += skipped
-        corpus.readouts += rs
-        files += [rel] * len(rs)
-    report(corpus)
+            entries += [(r, None) for r in rs]
+            files += [rel] * len(rs)
+    report(corpus, len(entries))
 
     # vectors read back from a compacted index are approximations: reuse them only into an index
     # at most as precise, so that asking for float32 again re-encodes
@@ -167,10 +170,40 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
     reused_at: list[np.ndarray] = []  # where those go in the new index
     new_texts: list[str] = []
     new_at: list[int] = []
-    text_keys, lex_keys, token_parts = [], [], []
+    text_keys, lex_keys, token_parts, token_lens = [], [], [], []
     n_units = 0
     pid = 0
-    for r in corpus.readouts:
+    # an unchanged readout (same file content, same recipe, same model) brings its points' rows,
+    # keys and tokens as slices of the previous index: no per-point work on a large corpus
+    same_recipe = reuse_vectors and previous.manifest.settings.get("units") == UNITS_RECIPE
+    lines: list[bytes] = []
+    table_rows: list[tuple] = []
+    for (r, i), rel in zip(entries, files):
+        if i is not None and same_recipe:
+            a, b = int(previous.point_starts[i]), int(previous.point_starts[i + 1])
+            rows = prev_rows[starts[a]:starts[b]]
+            reused_rows.append(rows)
+            reused_at.append(np.arange(n_units, n_units + len(rows)))
+            unit_keys.append(previous.unit_keys[rows])
+            owner.append(np.repeat(np.arange(pid, pid + b - a, dtype=np.int32), np.diff(starts[a:b + 1])))
+            n_units += len(rows)
+            text_keys.extend(pc.text_keys[a:b].tolist())
+            lex_keys.extend(pc.lex_keys[a:b].tolist())
+            token_parts.append(pc.tokens[pc.offsets[a]:pc.offsets[b]])
+            token_lens.extend(np.diff(pc.offsets[a:b + 1]).tolist())
+            pid += b - a
+            if r is None:
+                t = previous.table
+                lines.append(previous.readouts.raw(i))
+                table_rows.append((t.docs[i], rel, t.dates[i], t.points[i], t.preamble[i], t.countries[i]))
+            else:
+                lines.append(readout_line(r))
+                table_rows.append(ReadoutTable.row(r, rel))
+            continue
+        if r is None:  # unchanged, but indexed by another recipe or model: its points are redone
+            r = previous.readouts[i]
+        lines.append(readout_line(r))
+        table_rows.append(ReadoutTable.row(r, rel))
         countries = readout_countries(r)
         context = context_line(r)
         for p in r.points:
@@ -196,6 +229,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
                 token_parts.append(previous.point_cache.tokens[tspan[0]:tspan[1]])
             else:
                 token_parts.append(term_ids(tokenize(lt), vocab))
+            token_lens.append(len(token_parts[-1]))
             text_keys.append(tk)
             lex_keys.append(lk)
             pid += 1
@@ -219,7 +253,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
     at = np.concatenate(reused_at) if reused_at else np.zeros(0, np.int64)
     keys = np.concatenate(unit_keys) if unit_keys else np.zeros(0, np.int64)
     owners = np.concatenate(owner) if owner else np.zeros(0, np.int32)
-    offsets = np.concatenate([[0], np.cumsum([len(t) for t in token_parts])]).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(token_lens)]).astype(np.int64)
     tokens = np.concatenate(token_parts).astype(np.int32) if token_parts else np.zeros(0, np.int32)
     cache = PointCache(np.asarray(text_keys, dtype=np.int64), np.asarray(lex_keys, dtype=np.int64), tokens, offsets)
     kind = index_kind(n_units, compact)
@@ -245,13 +279,13 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
         dim=dim,
         corpus=str(root),
         fingerprint=fingerprint(states),
-        readouts=len(corpus.readouts),
+        readouts=len(entries),
         points=pid,
         units=n_units,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         settings={"faiss": kind, "compact": compact, "units": UNITS_RECIPE},
         files={rel: [s.size, s.mtime_ns, s.sha256] for rel, s in states.items()},
     )
-    path = write_index(index_root, manifest, corpus.readouts, files, units, keys, index,
+    path = write_index(index_root, manifest, lines, ReadoutTable.of(table_rows), units, keys, index,
                        Lexical.from_tokens(tokens, offsets, vocab), cache)
-    return BuildReport(len(corpus.readouts), pid, n_units, len(todo), len(corpus.skipped), time.perf_counter() - t0, path)
+    return BuildReport(len(entries), pid, n_units, len(todo), len(corpus.skipped), time.perf_counter() - t0, path)

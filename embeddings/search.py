@@ -14,7 +14,7 @@ question's words it contains.
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,10 +45,10 @@ class Searcher:
         self.index = index
         self.encoder = encoder
         self.settings = settings or Settings()
-        n = len(index.points)
-        self._readout_of = np.fromiter((ri for ri, _ in index.points), dtype=np.int32, count=n)
-        self._is_preamble = np.fromiter((index.point(i)[1].preamble for i in range(n)), dtype=np.float32, count=n)
-        self._countries = [frozenset(countries_in(f"{r.title}\n{r.preamble}")) for r in index.readouts]
+        self._readout_of = index.point_readout
+        self._is_preamble = index.point_preamble.astype(np.float32)
+        self._countries = [frozenset(c) for c in index.table.countries]
+        self._dates = [dt.date.fromisoformat(d) if d else None for d in index.table.dates]
         self._named: dict[int, tuple[set[str], set[str], set[tuple[str, str]]]] = {}
         # point p owns the vector rows _rows[_unit_start[p]:_unit_start[p + 1]]
         self._rows, self._unit_start = index.point_rows
@@ -58,7 +58,7 @@ class Searcher:
         return [self._rank(q, v, k) for q, v in zip(questions, vecs)]
 
     def _candidates(self, vec: np.ndarray, lex_docs: np.ndarray, lex_scores: np.ndarray) -> np.ndarray:
-        n = len(self.index.points)
+        n = self.index.n_points
         c = self.settings.candidates
         if n <= 2 * c:
             return np.arange(n)
@@ -86,7 +86,6 @@ class Searcher:
     def _priors(self, q: Query, cands: np.ndarray) -> np.ndarray:
         s = self.settings
         prior = np.zeros(len(cands), dtype=np.float32)
-        readouts = self.index.readouts
         if q.speakers:
             names = [l.surname for l in q.speakers]
             for i, pid in enumerate(cands):
@@ -96,7 +95,7 @@ class Searcher:
         if q.year is not None or q.month is not None or q.countries:
             wanted = set(q.countries)
             for i, ri in enumerate(self._readout_of[cands]):
-                m = q.matches_date(readouts[ri].date)
+                m = q.matches_date(self._dates[ri])
                 if m is not None:
                     prior[i] += s.date_boost if m else -s.date_boost
                 if wanted:

@@ -5,13 +5,18 @@ one symlink, so a reader sees either the old index or the new one and never a ha
       current -> v-20261126T031900-1234     (the published version)
       v-20261126T031900-1234/
         manifest.json     model, dimension, format, corpus fingerprint and files, counts
-        readouts.json     readouts with their points (what answers cite) and their files
+        readouts.jsonl    one readout a line, with its points (what answers cite), parsed on use
+        table.json        per readout: doc, file, date, number of points, preamble, countries
         units.npy         for each vector, the point it belongs to (-1: left by a removed point)
         unit_keys.npy     for each vector, a hash of its text: a rebuild re-encodes only new texts
         points.npz        per point: hashes of its text and BM25 text, and its token ids, which a
                           rebuild reuses for unchanged points
-        vectors.faiss     the FAISS index of unit vectors
+        vectors.faiss     the FAISS index of unit vectors (memory-mapped when only searched)
         lexical/          the BM25 index of points
+
+Loading is cheap so that a process picks up a new index at once: readouts are parsed when an
+answer needs them (a 10,000-readout index took 1.9 s to parse whole), and the vectors are mapped,
+not read. An update copies the lines of unchanged readouts as they are.
 """
 
 from __future__ import annotations
@@ -25,17 +30,21 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .aliases import countries_in
 from .dates import coerce_date
 from .lexical import Lexical
 from .records import Participant, Point, Readout, readout_to_dict
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+READABLE_FORMATS = (3, 4)  # 3: readouts.json; read to reuse its vectors, then rebuilt
 HNSW_EF_SEARCH = 256  # recall@10 against exact search: benchmarks/latency.py
 CURRENT = "current"
 
@@ -67,35 +76,146 @@ class Manifest:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
 
+class ReadoutShelf(Sequence):
+    """The readouts of an index, one JSON line each, parsed when first asked for (and a few
+    thousand kept parsed): a question needs a handful of them, an update none."""
+
+    KEEP = 4096
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+        ends = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 10) if blob else np.zeros(0, np.int64)
+        self._starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64) if len(ends) else np.zeros(0, np.int64)
+        self._ends = ends.astype(np.int64)
+        self._parsed: OrderedDict[int, Readout] = OrderedDict()
+
+    @classmethod
+    def of(cls, readouts: list[Readout]) -> "ReadoutShelf":
+        return cls(b"".join(readout_line(r) for r in readouts))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i: int) -> Readout:  # type: ignore[override]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        r = self._parsed.get(i)
+        if r is None:
+            r = _readout_from_dict(json.loads(self.raw(i)))
+            self._parsed[i] = r
+            if len(self._parsed) > self.KEEP:
+                self._parsed.popitem(last=False)
+        else:
+            self._parsed.move_to_end(i)
+        return r
+
+    def raw(self, i: int) -> bytes:
+        """Readout i's line as stored, newline included: what an update copies for an unchanged readout."""
+        return self._blob[self._starts[i]:self._ends[i] + 1]
+
+
+def readout_line(r: Readout) -> bytes:
+    return json.dumps(readout_to_dict(r), ensure_ascii=False).encode() + b"\n"
+
+
+@dataclass
+class ReadoutTable:
+    """Per readout, what search and updates need without parsing it."""
+
+    docs: list[str]
+    files: list[str]  # the corpus file each readout comes from
+    dates: list[str | None]  # ISO dates
+    points: list[int]  # how many points it has
+    preamble: list[bool]  # whether its first point is its preamble
+    countries: list[list[str]]  # countries its title and preamble name (the question's country prior)
+
+    @staticmethod
+    def row(r: Readout, file: str) -> tuple:
+        return (r.doc, file, r.iso_date, len(r.points), bool(r.points and r.points[0].preamble),
+                countries_in(f"{r.title}\n{r.preamble}"))
+
+    @classmethod
+    def of(cls, rows: list[tuple]) -> "ReadoutTable":
+        cols = list(zip(*rows)) if rows else [()] * 6
+        return cls(*[list(c) for c in cols])
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ReadoutTable":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+
+    def rows(self):
+        return zip(self.docs, self.files, self.dates, self.points, self.preamble, self.countries)
+
+
 @dataclass
 class StoredIndex:
-    """Everything search needs, loaded into memory."""
+    """Everything search needs: readouts (parsed on use), vectors, BM25."""
 
     path: Path
     manifest: Manifest
-    readouts: list[Readout]
-    readout_files: list[str]  # the corpus file each readout comes from
-    points: list[tuple[int, int]]  # global point id -> (readout index, point index)
+    readouts: ReadoutShelf
+    table: ReadoutTable
     units: np.ndarray  # unit row -> global point id
     unit_keys: np.ndarray  # unit row -> hash of the unit's text
     point_cache: PointCache
     vectors: Any  # faiss.Index
     lexical: Lexical
 
+    @classmethod
+    def of(cls, readouts: list[Readout], files: list[str], units: np.ndarray, vectors: Any, lexical: Lexical,
+           manifest: Manifest | None = None, unit_keys: np.ndarray | None = None, point_cache: PointCache | None = None,
+           path: Path = Path(".")) -> "StoredIndex":
+        """An index held in memory only (benchmarks build these)."""
+        return cls(path, manifest, ReadoutShelf.of(readouts), ReadoutTable.of([ReadoutTable.row(r, f) for r, f in zip(readouts, files)]),
+                   units, unit_keys if unit_keys is not None else np.zeros(len(units), np.int64),
+                   point_cache or PointCache(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(1, np.int64)),
+                   vectors, lexical)
+
+    @property
+    def readout_files(self) -> list[str]:
+        return self.table.files
+
+    @cached_property
+    def point_starts(self) -> np.ndarray:
+        """Readout r's points are the global point ids point_starts[r] .. point_starts[r + 1]."""
+        return np.concatenate([[0], np.cumsum(np.asarray(self.table.points, dtype=np.int64))]).astype(np.int64)
+
+    @cached_property
+    def point_readout(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.table.points), dtype=np.int32), self.table.points)
+
+    @cached_property
+    def point_preamble(self) -> np.ndarray:
+        first = self.point_starts[:-1][np.asarray(self.table.preamble, dtype=bool)]
+        out = np.zeros(self.n_points, dtype=bool)
+        out[first] = True
+        return out
+
+    @property
+    def n_points(self) -> int:
+        return int(self.point_starts[-1])
+
     def point(self, pid: int) -> tuple[Readout, Point]:
-        ri, pi = self.points[pid]
+        ri = int(self.point_readout[pid])
         r = self.readouts[ri]
-        return r, r.points[pi]
+        return r, r.points[pid - int(self.point_starts[ri])]
 
     @cached_property
     def point_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """The vector rows of each point: rows[starts[p]:starts[p + 1]]. A full build stores rows
-        point by point; an update appends rows and leaves those of removed points in the FAISS
-        index (an HNSW graph cannot drop them) with -1 in `units`, so rows need not be in order."""
-        order = np.argsort(self.units, kind="stable")
-        order = order[self.units[order] >= 0]
-        starts = np.searchsorted(self.units[order], np.arange(len(self.points) + 1))
-        return order.astype(np.int64), starts.astype(np.int64)
+        """The vector rows of each point: rows[starts[p]:starts[p + 1]]."""
+        return rows_by_point(self.units, self.n_points)
+
+
+def rows_by_point(units: np.ndarray, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """A full build stores vector rows point by point; an update appends rows and leaves those of
+    removed points in the FAISS index (an HNSW graph cannot drop them) with -1 in `units`, so rows
+    need not be in point order. Returns (rows, starts): point p's rows are rows[starts[p]:starts[p + 1]]."""
+    order = np.argsort(units, kind="stable")
+    order = order[units[order] >= 0]
+    starts = np.searchsorted(units[order], np.arange(n_points + 1))
+    return order.astype(np.int64), starts.astype(np.int64)
 
 
 @dataclass
@@ -125,7 +245,7 @@ def read_manifest(root: Path) -> Manifest | None:
         return None
     try:
         d = json.loads(f.read_text())
-        if isinstance(d, dict) and "fingerprint" in d and d.get("format") != FORMAT_VERSION:
+        if isinstance(d, dict) and "fingerprint" in d and d.get("format") not in READABLE_FORMATS:
             raise OtherFormat(f"{root} holds an index of format {d.get('format')}, this readout reads {FORMAT_VERSION}")
         return Manifest.from_dict(d)
     except (ValueError, KeyError, TypeError) as e:
@@ -144,8 +264,9 @@ def _readout_from_dict(d: dict[str, Any]) -> Readout:
     )
 
 
-def write_index(root: Path, manifest: Manifest, readouts: list[Readout], readout_files: list[str],
+def write_index(root: Path, manifest: Manifest, lines: list[bytes], table: ReadoutTable,
                 units: np.ndarray, unit_keys: np.ndarray, vectors: Any, lexical: Lexical, cache: PointCache) -> Path:
+    """`lines`: each readout's JSON line (`readout_line`, or an unchanged one's `ReadoutShelf.raw`)."""
     import faiss
 
     root.mkdir(parents=True, exist_ok=True)
@@ -155,8 +276,8 @@ def write_index(root: Path, manifest: Manifest, readouts: list[Readout], readout
     tmp = root / f".tmp-{final.name}"
     tmp.mkdir()
     try:
-        (tmp / "readouts.json").write_text(json.dumps(
-            [{"file": f, **readout_to_dict(r)} for r, f in zip(readouts, readout_files)], ensure_ascii=False))
+        (tmp / "readouts.jsonl").write_bytes(b"".join(lines))
+        (tmp / "table.json").write_text(json.dumps(table.__dict__, ensure_ascii=False))
         np.save(tmp / "units.npy", units.astype(np.int32))
         np.save(tmp / "unit_keys.npy", unit_keys.astype(np.int64))
         cache.save(tmp / "points.npz")
@@ -215,7 +336,9 @@ def _pid_alive(pid: str) -> bool:
         return True
 
 
-def load_index(root: Path) -> StoredIndex:
+def load_index(root: Path, writable: bool = False) -> StoredIndex:
+    """The published index. Its vectors are memory-mapped (near-instant, and shared with the page
+    cache) unless `writable`: an update adds to them, which a mapped index must never do."""
     import faiss
 
     manifest = read_manifest(root)
@@ -223,19 +346,23 @@ def load_index(root: Path) -> StoredIndex:
         raise IndexError_(f"no index in {root}; build one with: readout index --index {root}")
     path = (root / CURRENT).resolve()
     try:
-        raw = json.loads((path / "readouts.json").read_text())
-        readouts = [_readout_from_dict(d) for d in raw]
-        files = [d["file"] for d in raw]
+        if manifest.format == 3:
+            raw = json.loads((path / "readouts.json").read_text())
+            readouts = [_readout_from_dict(d) for d in raw]
+            shelf = ReadoutShelf.of(readouts)
+            table = ReadoutTable.of([ReadoutTable.row(r, d["file"]) for r, d in zip(readouts, raw)])
+        else:
+            shelf = ReadoutShelf((path / "readouts.jsonl").read_bytes())
+            table = ReadoutTable.from_dict(json.loads((path / "table.json").read_text()))
         units = np.load(path / "units.npy")
         unit_keys = np.load(path / "unit_keys.npy")
         cache = PointCache.load(path / "points.npz")
-        vectors = faiss.read_index(str(path / "vectors.faiss"))
+        vectors = faiss.read_index(str(path / "vectors.faiss"), 0 if writable else faiss.IO_FLAG_MMAP_IFC)
         if "HNSW" in manifest.settings.get("faiss", ""):
             faiss.downcast_index(vectors).hnsw.efSearch = HNSW_EF_SEARCH
         lexical = Lexical.load(path / "lexical")
     except Exception as e:  # a damaged or foreign folder: say so in one line
         raise IndexError_(f"the index in {root} is damaged ({type(e).__name__}: {str(e)[:120]}); rebuild it with: readout index --index {root}") from None
-    points = [(ri, pi) for ri, r in enumerate(readouts) for pi in range(len(r.points))]
-    if vectors.ntotal != len(units) or vectors.d != manifest.dim:
+    if vectors.ntotal != len(units) or vectors.d != manifest.dim or len(shelf) != len(table.docs):
         raise IndexError_(f"the index in {root} is inconsistent; rebuild it with: readout index --index {root}")
-    return StoredIndex(path, manifest, readouts, files, points, units, unit_keys, cache, vectors, lexical)
+    return StoredIndex(path, manifest, shelf, table, units, unit_keys, cache, vectors, lexical)
