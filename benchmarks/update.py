@@ -88,7 +88,7 @@ PHASES = [
     ("previous", "locked", "load the previous index"),
     ("json_loads@build", "previous", "json.loads (table.json, manifest)"),
     ("from_dict@build", "previous", "Readout objects from the JSON (renamed files' only)"),
-    ("faiss_read@build", "previous", "read vectors.faiss (into memory: it grows)"),
+    ("faiss_read@build", "previous", "map vectors.faiss, read delta.faiss"),
     ("scan", "locked", "scan the corpus (stat every file, hash changed ones)"),
     ("build_index", "locked", "build_index"),
     ("reuse", "build_index", "index the previous readouts by file hash"),

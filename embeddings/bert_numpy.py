@@ -113,7 +113,8 @@ class NumpyBert:
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
         return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 32, threads: int = 1) -> np.ndarray:
+        """`threads`: BLAS threads; one for questions (see below), more for a build's texts."""
         from threadpoolctl import threadpool_limits
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -121,7 +122,7 @@ class NumpyBert:
         order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))  # batch similar lengths
         # matrices this small run fastest on one BLAS thread; more threads spin and wait, and on a
         # busy machine (the bot's event loop, a build next door) take a hundred times longer
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=threads, user_api="blas"):
             for s in range(0, len(order), batch_size):
                 idx = order[s : s + batch_size]
                 out[idx] = self._forward([encs[i].ids for i in idx])

@@ -4,6 +4,7 @@ fingerprint that tells whether an index was built from exactly these files."""
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import logging
 from dataclasses import dataclass, field
@@ -43,18 +44,44 @@ class Corpus:
 def corpus_files(root: Path) -> list[Path]:
     """Readout files below `root`, in a stable order; hidden files and folders, and README-like
     files that describe the folder, are left out."""
+    _check_root(root)
+    return [root / rel for rel in _readout_files(root)]
+
+
+def _check_root(root: Path) -> None:
     if not root.exists():
         raise CorpusError(f"no such corpus folder: {root} (give --corpus DIR or set READOUT_CORPUS)")
     if not root.is_dir():
         raise CorpusError(f"the corpus must be a folder, not a file: {root} (put readouts in a folder and give --corpus DIR)")
-    files = []
-    for p in root.rglob("*"):
-        rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
+
+
+def _readout_files(root: Path) -> list[str]:
+    """Relative POSIX paths of the readout files, sorted. os.scandir and string paths: pathlib's
+    rglob and relative_to took 0.7 s on a 10,000-file corpus, on every update."""
+    out: list[str] = []
+    stack = [("", str(root))]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
             continue
-        if p.is_file() and p.suffix.lower() in SUFFIXES and p.stem.lower() not in NOT_READOUTS:
-            files.append(p)
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            rel = prefix + e.name
+            try:
+                if e.is_dir():
+                    stack.append((rel + "/", e.path))
+                    continue
+                if not e.is_file():
+                    continue
+            except OSError:
+                continue
+            stem, dot, suffix = e.name.rpartition(".")
+            if dot and "." + suffix.lower() in SUFFIXES and stem.lower() not in NOT_READOUTS:
+                out.append(rel)
+    return sorted(out)
 
 
 @dataclass(frozen=True)
@@ -71,10 +98,11 @@ def scan(root: Path, known: dict[str, FileState] | None = None) -> dict[str, Fil
     """The state of every readout file; files whose size and mtime match `known` are not re-read."""
     known = known or {}
     out: dict[str, FileState] = {}
-    for p in corpus_files(root):
-        rel = p.relative_to(root).as_posix()
+    _check_root(root)
+    for rel in _readout_files(root):
+        p = root / rel
         try:
-            st = p.stat()
+            st = os.stat(p)
         except OSError:
             continue
         prev = known.get(rel)

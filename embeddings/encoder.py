@@ -142,8 +142,9 @@ class Encoder:
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if self._model is None and len(texts) <= FEW_TEXTS and self._fast_encoder() is not None:
-            # a handful of texts (an edited readout) is encoded before torch would have imported
-            return self._fast_encoder().encode(texts)
+            # a handful of texts (an edited readout) is encoded before torch would have imported;
+            # nothing else runs in a build, so it may have every core
+            return self._fast_encoder().encode(texts, threads=os.cpu_count() or 1)
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

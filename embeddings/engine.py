@@ -122,7 +122,7 @@ def _index_model(index: Path) -> str | None:
 def _previous(index: Path) -> StoredIndex | None:
     """The published index, to reuse its parsed readouts and vectors; None if there is none usable."""
     try:
-        return load_index(index, writable=True) if read_manifest(index) else None
+        return load_index(index) if read_manifest(index) else None
     except IndexError_ as e:
         log.info("not reusing the previous index: %s", e)
         return None

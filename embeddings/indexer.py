@@ -25,6 +25,7 @@ from .lexical import Lexical, term_ids, tokenize
 from .records import Readout
 from .store import FORMAT_VERSION, Manifest, PointCache, ReadoutTable, StoredIndex, readout_line, write_index
 from .units import UNITS_RECIPE, context_line, dense_texts, lexical_text, readout_countries
+from .vectors import Vectors
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +99,18 @@ def new_faiss_index(kind: str, dim: int):
 
 def _grow(index, rows: np.ndarray, at: np.ndarray, fresh: np.ndarray | None, fresh_at: np.ndarray,
           keys: np.ndarray, owners: np.ndarray, old_keys: np.ndarray):
-    """Update the previous FAISS index in place: reused units keep their rows, new ones are
-    added at the end, and rows no point uses any more stay, marked -1 in `units`. Rebuilding an
-    HNSW graph of 240k vectors took 118 s for a one-readout change; adding to it takes
-    milliseconds. Returns (index, units, unit_keys) per row, or None when more than
+    """Update the previous vectors in place: reused units keep their rows, new ones are added at
+    the end (to the delta, see vectors.py), and rows no point uses any more stay, marked -1 in
+    `units`. Rebuilding an HNSW graph of 240k vectors took 118 s for a one-readout change. Returns (index, units, unit_keys) per row, or None when more than
     `DEAD_SHARE` of the rows would be dead, so that a full rebuild sheds them."""
     n_old = index.ntotal
     # a row can stand for one unit only; other units with the same text get a copy of it
-    _, first = np.unique(rows, return_index=True)
-    kept = np.zeros(len(rows), dtype=bool)
-    kept[first] = True
+    if not len(rows) or np.bincount(rows, minlength=n_old).max() <= 1:
+        kept = np.ones(len(rows), dtype=bool)  # the usual case, without np.unique's sort
+    else:
+        _, first = np.unique(rows, return_index=True)
+        kept = np.zeros(len(rows), dtype=bool)
+        kept[first] = True
     add_at = np.concatenate([fresh_at, at[~kept]])
     n_rows = n_old + len(add_at)
     if n_rows - len(owners) > DEAD_SHARE * n_rows:
@@ -123,6 +126,22 @@ def _grow(index, rows: np.ndarray, at: np.ndarray, fresh: np.ndarray | None, fre
     row_keys = np.concatenate([old_keys, np.zeros(len(add_at), dtype=np.int64)])
     row_keys[row_of] = keys
     return index, units, row_keys
+
+
+class _Spans:
+    """Key -> (start, end) of the previous index's point with that key, made on first use: an
+    update whose points are all unchanged readouts' never looks one up."""
+
+    def __init__(self, keys: np.ndarray | None = None, bounds: np.ndarray | None = None) -> None:
+        self._keys, self._bounds = keys, bounds
+        self._spans: dict[int, tuple[int, int]] | None = None
+
+    def get(self, key: int) -> tuple[int, int] | None:
+        if self._spans is None:
+            b = self._bounds.tolist() if self._bounds is not None else []
+            keys = self._keys.tolist() if self._keys is not None else []
+            self._spans = {k: (b[i], b[i + 1]) for i, k in enumerate(keys)}
+        return self._spans.get(key)
 
 
 def build_index(root: Path, states: dict[str, FileState], index_root: Path, encoder: Encoder,
@@ -153,15 +172,15 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
     loss = {None: 0, "fp16": 1, "sq8": 2}
     reuse_vectors = (previous is not None and previous.manifest.model == encoder.name and previous.vectors.ntotal > 0
                      and loss[previous.manifest.settings.get("compact")] <= loss[compact])
-    old_units: dict[int, tuple[int, int]] = {}  # point text key -> its unit rows in the previous index
-    old_tokens: dict[int, tuple[int, int]] = {}  # BM25 text key -> its token span in the previous index
+    old_units = _Spans()  # point text key -> its unit rows in the previous index
+    old_tokens = _Spans()  # BM25 text key -> its token span in the previous index
     vocab: dict[str, int] = {}
     if previous is not None:
         pc = previous.point_cache
         prev_rows, starts = previous.point_rows
         if reuse_vectors:
-            old_units = {int(k): (int(starts[i]), int(starts[i + 1])) for i, k in enumerate(pc.text_keys)}
-        old_tokens = {int(k): (int(pc.offsets[i]), int(pc.offsets[i + 1])) for i, k in enumerate(pc.lex_keys)}
+            old_units = _Spans(pc.text_keys, starts)
+        old_tokens = _Spans(pc.lex_keys, pc.offsets)
         vocab = dict(previous.lexical.vocab)
 
     unit_keys: list[np.ndarray] = []
@@ -176,6 +195,8 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
     # an unchanged readout (same file content, same recipe, same model) brings its points' rows,
     # keys and tokens as slices of the previous index: no per-point work on a large corpus
     same_recipe = reuse_vectors and previous.manifest.settings.get("units") == UNITS_RECIPE
+    if same_recipe:
+        unit_counts, token_counts = np.diff(starts), np.diff(pc.offsets)
     lines: list[bytes] = []
     table_rows: list[tuple] = []
     for (r, i), rel in zip(entries, files):
@@ -185,12 +206,12 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
             reused_rows.append(rows)
             reused_at.append(np.arange(n_units, n_units + len(rows)))
             unit_keys.append(previous.unit_keys[rows])
-            owner.append(np.repeat(np.arange(pid, pid + b - a, dtype=np.int32), np.diff(starts[a:b + 1])))
+            owner.append(np.repeat(np.arange(pid, pid + b - a, dtype=np.int32), unit_counts[a:b]))
             n_units += len(rows)
             text_keys.extend(pc.text_keys[a:b].tolist())
             lex_keys.extend(pc.lex_keys[a:b].tolist())
             token_parts.append(pc.tokens[pc.offsets[a]:pc.offsets[b]])
-            token_lens.extend(np.diff(pc.offsets[a:b + 1]).tolist())
+            token_lens.extend(token_counts[a:b].tolist())
             pid += b - a
             if r is None:
                 t = previous.table
@@ -235,15 +256,17 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
             pid += 1
 
     # units of changed points whose text another (reused) unit already has need no encoding either
-    known_rows = {}
-    if reuse_vectors and new_texts:
-        known_rows = {int(k): i for i, k in enumerate(previous.unit_keys)}
-    new_keys = [text_key(t) for t in new_texts]
-    todo = [i for i, k in enumerate(new_keys) if k not in known_rows]
-    for i, k in enumerate(new_keys):
-        if k in known_rows:
-            reused_rows.append(np.array([known_rows[k]]))
+    new_keys = np.array([text_key(t) for t in new_texts], dtype=np.int64)
+    known = np.zeros(len(new_keys), dtype=bool)
+    if reuse_vectors and len(new_keys):
+        by_key = np.argsort(previous.unit_keys, kind="stable")
+        sorted_keys = previous.unit_keys[by_key]
+        at_key = np.minimum(np.searchsorted(sorted_keys, new_keys), max(len(sorted_keys) - 1, 0))
+        known = sorted_keys[at_key] == new_keys if len(sorted_keys) else known
+        for i in np.flatnonzero(known):
+            reused_rows.append(by_key[at_key[i]:at_key[i] + 1])
             reused_at.append(np.array([new_at[i]]))
+    todo = [i for i in range(len(new_keys)) if not known[i]]
     show = len(todo) >= PROGRESS_FROM and sys.stderr.isatty()
     fresh = encoder.encode([new_texts[i] for i in todo], progress=show) if todo else None
     old = previous.vectors if previous is not None else None
@@ -268,10 +291,11 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
             vectors[fresh_at] = fresh
         if len(rows):
             vectors[at] = old.reconstruct_n(0, old.ntotal)[rows] if len(rows) > old.ntotal // 2 else old.reconstruct_batch(rows)
-        index = new_faiss_index(kind, dim)
-        if not index.is_trained:  # 8-bit quantisation learns each dimension's range
-            index.train(vectors)
-        index.add(vectors)
+        base = new_faiss_index(kind, dim)
+        if not base.is_trained:  # 8-bit quantisation learns each dimension's range
+            base.train(vectors)
+        base.add(vectors)
+        index = Vectors(base)
         units = owners
     manifest = Manifest(
         format=FORMAT_VERSION,

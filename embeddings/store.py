@@ -11,12 +11,14 @@ one symlink, so a reader sees either the old index or the new one and never a ha
         unit_keys.npy     for each vector, a hash of its text: a rebuild re-encodes only new texts
         points.npz        per point: hashes of its text and BM25 text, and its token ids, which a
                           rebuild reuses for unchanged points
-        vectors.faiss     the FAISS index of unit vectors (memory-mapped when only searched)
+        vectors.faiss     the FAISS index of unit vectors (memory-mapped; hard-linked across versions)
+        delta.faiss       vectors added since vectors.faiss was written (embeddings/vectors.py)
         lexical/          the BM25 index of points
 
 Loading is cheap so that a process picks up a new index at once: readouts are parsed when an
 answer needs them (a 10,000-readout index took 1.9 s to parse whole), and the vectors are mapped,
-not read. An update copies the lines of unchanged readouts as they are.
+not read. An update copies the lines of unchanged readouts as they are, and adds its vectors to a
+small delta beside the unchanged (linked) vectors file.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from .aliases import countries_in
 from .dates import coerce_date
 from .lexical import Lexical
 from .records import Participant, Point, Readout, readout_to_dict
+from .vectors import Vectors
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +163,7 @@ class StoredIndex:
     units: np.ndarray  # unit row -> global point id
     unit_keys: np.ndarray  # unit row -> hash of the unit's text
     point_cache: PointCache
-    vectors: Any  # faiss.Index
+    vectors: Any  # Vectors, or a faiss.Index for an index held in memory only
     lexical: Lexical
 
     @classmethod
@@ -267,8 +270,6 @@ def _readout_from_dict(d: dict[str, Any]) -> Readout:
 def write_index(root: Path, manifest: Manifest, lines: list[bytes], table: ReadoutTable,
                 units: np.ndarray, unit_keys: np.ndarray, vectors: Any, lexical: Lexical, cache: PointCache) -> Path:
     """`lines`: each readout's JSON line (`readout_line`, or an unchanged one's `ReadoutShelf.raw`)."""
-    import faiss
-
     root.mkdir(parents=True, exist_ok=True)
     _check_foreign(root)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
@@ -281,10 +282,10 @@ def write_index(root: Path, manifest: Manifest, lines: list[bytes], table: Reado
         np.save(tmp / "units.npy", units.astype(np.int32))
         np.save(tmp / "unit_keys.npy", unit_keys.astype(np.int64))
         cache.save(tmp / "points.npz")
-        faiss.write_index(vectors, str(tmp / "vectors.faiss"))
+        vectors.save(tmp)
         lexical.save(tmp / "lexical")
         # the manifest goes last: a version folder with a manifest is complete
-        (tmp / "manifest.json").write_text(json.dumps(manifest.__dict__, indent=2))
+        (tmp / "manifest.json").write_text(json.dumps(manifest.__dict__))
         for f in tmp.rglob("*"):
             if f.is_file():
                 with open(f, "rb") as fh:
@@ -336,11 +337,8 @@ def _pid_alive(pid: str) -> bool:
         return True
 
 
-def load_index(root: Path, writable: bool = False) -> StoredIndex:
-    """The published index. Its vectors are memory-mapped (near-instant, and shared with the page
-    cache) unless `writable`: an update adds to them, which a mapped index must never do."""
-    import faiss
-
+def load_index(root: Path) -> StoredIndex:
+    """The published index; its vectors memory-mapped (embeddings/vectors.py)."""
     manifest = read_manifest(root)
     if manifest is None:
         raise IndexError_(f"no index in {root}; build one with: readout index --index {root}")
@@ -357,9 +355,7 @@ def load_index(root: Path, writable: bool = False) -> StoredIndex:
         units = np.load(path / "units.npy")
         unit_keys = np.load(path / "unit_keys.npy")
         cache = PointCache.load(path / "points.npz")
-        vectors = faiss.read_index(str(path / "vectors.faiss"), 0 if writable else faiss.IO_FLAG_MMAP_IFC)
-        if "HNSW" in manifest.settings.get("faiss", ""):
-            faiss.downcast_index(vectors).hnsw.efSearch = HNSW_EF_SEARCH
+        vectors = Vectors.load(path, HNSW_EF_SEARCH)
         lexical = Lexical.load(path / "lexical")
     except Exception as e:  # a damaged or foreign folder: say so in one line
         raise IndexError_(f"the index in {root} is damaged ({type(e).__name__}: {str(e)[:120]}); rebuild it with: readout index --index {root}") from None

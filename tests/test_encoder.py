@@ -107,6 +107,9 @@ def test_updates_grow_the_faiss_index_in_place(tmp_path, monkeypatch, hnsw):
     dead = int((second.units < 0).sum())
     assert dead == 4 and second.vectors.ntotal == first.vectors.ntotal + 4
     assert second.manifest.units == second.vectors.ntotal - dead
+    # the new rows are in the small delta; the vectors file is the previous one, linked
+    assert second.vectors.delta.ntotal == 4
+    assert (second.path / "vectors.faiss").stat().st_ino == (first.path / "vectors.faiss").stat().st_ino
 
     engine = Engine.load(corpus, index)
     hits = engine.ask("What was said about glacier melt?", 3).hits
@@ -115,8 +118,19 @@ def test_updates_grow_the_faiss_index_in_place(tmp_path, monkeypatch, hnsw):
     grave = engine.ask("What was said about grave visits?", 1).hits[0]
     assert grave.point == 5 and grave.doc == "000_f357f723c89b56b9.txt"
 
+    # past DELTA_MAX rows the delta is folded into a new vectors file
+    import embeddings.vectors as vectors
+
+    monkeypatch.setattr(vectors, "DELTA_MAX", 5)
+    (corpus / "talk8.txt").write_text(_talk("desert locusts", 8))
+    build(corpus, index)
+    folded = load_index(index)
+    assert folded.vectors.delta.ntotal == 0 and folded.vectors.ntotal == second.vectors.ntotal + 4
+    assert (folded.path / "vectors.faiss").stat().st_ino != (second.path / "vectors.faiss").stat().st_ino
+    assert Engine.load(corpus, index).ask("What was said about desert locusts?", 1).hits[0].doc == "talk8.txt"
+
     # removing most of the corpus leaves more dead rows than DEAD_SHARE allows: a full rebuild
-    for f in ["talk1.txt", "talk2.txt", "talk3.txt", "000_f357f723c89b56b9.txt"]:
+    for f in ["talk1.txt", "talk2.txt", "talk3.txt", "talk8.txt", "000_f357f723c89b56b9.txt"]:
         (corpus / f).unlink()
     build(corpus, index)
     third = load_index(index)
