@@ -20,7 +20,7 @@ from .encoder import Encoder, ModelError, model_id
 from .indexer import BuildReport, build_index
 from .records import Answer, Readout
 from .search import Searcher, Settings
-from .store import FORMAT_VERSION, IndexError_, Manifest, OtherFormat, StoredIndex, load_index, read_manifest
+from .store import FORMAT_VERSION, IndexError_, Manifest, OtherFormat, ReadoutTable, StoredIndex, load_index, read_manifest
 from .units import UNITS_RECIPE
 
 log = logging.getLogger(__name__)
@@ -239,6 +239,11 @@ class Engine:
     def readouts(self) -> Sequence[Readout]:
         """Every readout, in corpus order; each is parsed from the index when first used."""
         return self.searcher.index.readouts
+
+    @property
+    def table(self) -> ReadoutTable:
+        """What is known of every readout without parsing it: docs, titles, dates, points."""
+        return self.searcher.index.table
 
     def readout(self, doc: str) -> Readout | None:
         docs = self.searcher.index.table.docs

@@ -214,9 +214,8 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
             token_lens.extend(token_counts[a:b].tolist())
             pid += b - a
             if r is None:
-                t = previous.table
                 lines.append(previous.readouts.raw(i))
-                table_rows.append((t.docs[i], rel, t.dates[i], t.points[i], t.preamble[i], t.countries[i]))
+                table_rows.append(previous.table.row_of(i, rel))
             else:
                 lines.append(readout_line(r))
                 table_rows.append(ReadoutTable.row(r, rel))

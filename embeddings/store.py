@@ -129,6 +129,7 @@ class ReadoutTable:
 
     docs: list[str]
     files: list[str]  # the corpus file each readout comes from
+    titles: list[str]
     dates: list[str | None]  # ISO dates
     points: list[int]  # how many points it has
     preamble: list[bool]  # whether its first point is its preamble
@@ -136,20 +137,22 @@ class ReadoutTable:
 
     @staticmethod
     def row(r: Readout, file: str) -> tuple:
-        return (r.doc, file, r.iso_date, len(r.points), bool(r.points and r.points[0].preamble),
+        return (r.doc, file, r.title, r.iso_date, len(r.points), bool(r.points and r.points[0].preamble),
                 countries_in(f"{r.title}\n{r.preamble}"))
 
     @classmethod
     def of(cls, rows: list[tuple]) -> "ReadoutTable":
-        cols = list(zip(*rows)) if rows else [()] * 6
+        cols = list(zip(*rows)) if rows else [()] * len(cls.__dataclass_fields__)
         return cls(*[list(c) for c in cols])
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ReadoutTable":
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
-    def rows(self):
-        return zip(self.docs, self.files, self.dates, self.points, self.preamble, self.countries)
+    def row_of(self, i: int, file: str | None = None) -> tuple:
+        """Readout i's row as `row` makes it (in another file, when renamed)."""
+        return (self.docs[i], file or self.files[i], self.titles[i], self.dates[i], self.points[i], self.preamble[i],
+                self.countries[i])
 
 
 @dataclass

@@ -106,7 +106,7 @@ def build_application(
         .build()
     )
     app.bot_data[KEY] = Services(
-        catalog=Catalog(engine.readouts),
+        catalog=Catalog(engine.readouts, engine.table),
         batcher=AskBatcher(engine.ask_many, k=HITS_PER_QUESTION),
         answers=AnswerStore(),
         allow=AllowList(settings.allowed_chats),

@@ -8,10 +8,12 @@ instead of opening the wrong readout.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from embeddings.records import Readout
+from embeddings.store import ReadoutTable
 
 
 def readout_key(doc: str) -> str:
@@ -20,39 +22,51 @@ def readout_key(doc: str) -> str:
 
 
 class Catalog:
-    """Readouts numbered 1..N newest first, and looked up by number, doc or key."""
+    """Readouts numbered 1..N newest first, and looked up by number, doc or key.
 
-    def __init__(self, readouts: Iterable[Readout]) -> None:
-        self._ordered: list[Readout] = sorted(
-            readouts,
-            key=lambda r: (
-                r.date is None,
-                -(r.date.toordinal() if r.date else 0),
-                r.title.casefold(),
-                r.doc,
+    It orders the index's table (doc, title, date of every readout) and fetches a readout from
+    `readouts` only when one is shown, so a bot over tens of thousands of readouts does not hold
+    them all parsed.
+    """
+
+    def __init__(self, readouts: Sequence[Readout], table: ReadoutTable | None = None) -> None:
+        if table is None:
+            table = ReadoutTable.of([ReadoutTable.row(r, r.doc) for r in readouts])
+        self._readouts = readouts
+        dates = [dt.date.fromisoformat(d) if d else None for d in table.dates]
+        self._ordered: list[int] = sorted(
+            range(len(table.docs)),
+            key=lambda i: (
+                dates[i] is None,
+                -(dates[i].toordinal() if dates[i] else 0),
+                table.titles[i].casefold(),
+                table.docs[i],
             ),
         )
-        self._by_doc = {r.doc: r for r in self._ordered}
-        self._by_key = {readout_key(r.doc): r for r in self._ordered}
-        self._number = {r.doc: i for i, r in enumerate(self._ordered, start=1)}
+        self._dates = [dates[i] for i in self._ordered]
+        self._by_doc = {table.docs[i]: i for i in self._ordered}
+        self._by_key = {readout_key(table.docs[i]): i for i in self._ordered}
+        self._number = {table.docs[i]: n for n, i in enumerate(self._ordered, start=1)}
 
     def __len__(self) -> int:
         return len(self._ordered)
 
     @property
     def readouts(self) -> list[Readout]:
-        return list(self._ordered)
+        return [self._readouts[i] for i in self._ordered]
 
     def by_number(self, number: int) -> Readout | None:
         if 1 <= number <= len(self._ordered):
-            return self._ordered[number - 1]
+            return self._readouts[self._ordered[number - 1]]
         return None
 
     def by_doc(self, doc: str) -> Readout | None:
-        return self._by_doc.get(doc)
+        i = self._by_doc.get(doc)
+        return None if i is None else self._readouts[i]
 
     def by_key(self, key: str) -> Readout | None:
-        return self._by_key.get(key)
+        i = self._by_key.get(key)
+        return None if i is None else self._readouts[i]
 
     def number_of(self, doc: str) -> int | None:
         return self._number.get(doc)
@@ -60,14 +74,14 @@ class Catalog:
     def page(self, page: int, per_page: int) -> list[tuple[int, Readout]]:
         """The (number, readout) pairs on 0-based `page`; empty past the end."""
         start = page * per_page
-        return [(start + i + 1, r) for i, r in enumerate(self._ordered[start : start + per_page])]
+        return [(start + n + 1, self._readouts[i]) for n, i in enumerate(self._ordered[start : start + per_page])]
 
     def pages(self, per_page: int) -> int:
         return max(1, -(-len(self._ordered) // per_page))
 
     def date_span(self) -> tuple[str, str] | None:
         """ISO dates of the oldest and newest dated readouts, for /start."""
-        dates = sorted(r.date for r in self._ordered if r.date is not None)
+        dates = sorted(d for d in self._dates if d is not None)
         if not dates:
             return None
         return dates[0].isoformat(), dates[-1].isoformat()

@@ -52,7 +52,7 @@ class Reloader:
             change = await asyncio.to_thread(self.engine.refresh, True,
                                              lambda why: log.info("rebuilding the index: %s", why))
         if change is not None:
-            self.svc.catalog = Catalog(self.engine.readouts)
+            self.svc.catalog = Catalog(self.engine.readouts, self.engine.table)
             log.info("now serving a newer index: %s", change.describe())
         return change
 
