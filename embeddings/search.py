@@ -33,7 +33,7 @@ class Settings:
     speaker_boost: float = 0.10  # the point has the speaker the question names
     date_boost: float = 0.15  # the readout is of the time the question names (and minus for others)
     country_boost: float = 0.05  # per country of the question the readout is about
-    confidence_lexical: float = 0.3  # weight of word coverage (vs. cosine) in `found`
+    confidence_lexical: float = 0.25  # weight of word coverage (vs. cosine) in `found`
     threshold: float = 0.37  # confidence the best point needs for found=True (tuned on the dev set)
     candidates: int = 200  # points taken from each side before fusion
     readout_weight: float = 0.1  # share of the readout's best point added to each of its points
