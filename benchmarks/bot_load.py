@@ -81,11 +81,13 @@ finally:
 
 
 def proc_status(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM of `pid`, in MB."""
+    """VmRSS and VmHWM of `pid`, in MB, and VmRSS's parts: RssAnon (the process's own memory) and
+    RssFile (pages of mapped files, above all the index's vectors: shared with the page cache, and
+    given back under memory pressure)."""
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             out[key] = int(value.split()[0]) / 1024
     return out
 
@@ -198,7 +200,8 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
         return [label, f"{args.max_rate:g}/s" if flood_limit else "off", total, f"{total / wall:.1f}", f"{percentile(lat, 50) * 1e3:.0f}",
                 f"{percentile(lat, 99) * 1e3:.0f}", f"{max(lat) * 1e3:.0f}", f"{cpu / total * 1e3:.1f}",
                 f"{driver / total * 1e3:.1f}", typing, rejected,
-                f"{idle['VmRSS']:.0f}", f"{after['VmRSS']:.0f}", f"{after['VmHWM']:.0f}", f"{startup:.1f}"]
+                f"{idle['VmRSS']:.0f}", f"{after['VmRSS']:.0f}", f"{after['RssAnon']:.0f} / {after['RssFile']:.0f}",
+                f"{after['VmHWM']:.0f}", f"{startup:.1f}"]
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -260,12 +263,14 @@ def main() -> None:
     print(f"### Telegram bot under load: {args.chats} chats x {args.questions_per_chat} questions, "
           f"{'each chat asks its next question when its answer arrives' if args.mode == 'closed' else 'all questions queued at once'}\n")
     print(table(["corpus", "flood limit", "answers", "answers/s", "p50 ms", "p99 ms", "max ms", "bot CPU ms/answer", "driver CPU ms/answer", "typing…",
-                 "refused by API", "RSS idle MB", "RSS after MB", "peak RSS MB", "start-up s"], rows))
+                 "refused by API", "RSS idle MB", "RSS after MB", "after: anon / file MB", "peak RSS MB", "start-up s"], rows))
     print("\nLatency: update queued at the Bot API → the bot's sendMessage arrives there. 'typing…': sendChatAction "
           "calls (the bot sends one when an answer takes over 0.7 s and no more than a batch of questions is waiting). "
           "'bot CPU ms/answer': the bot process's CPU time during the load over the answers (its threads share one "
           "GIL and use about one core, so about 1000 / that bounds answers/s). Targets: ≥ 50 answers/s, p99 < 1 s, "
-          "RSS < 400 MB at 100k points.")
+          "RSS < 400 MB at 100k points. 'anon / file': the RSS after the load split into the process's own "
+          "memory and pages of mapped files (the index's vectors, shared with the page cache and given back under "
+          "memory pressure).")
     print(machine_line())
 
 

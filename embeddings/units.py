@@ -17,7 +17,8 @@ import re
 from .aliases import countries_in
 from .records import Point, Readout
 
-UNITS_RECIPE = 2  # how points become dense units; an index made by another recipe is rebuilt
+UNITS_RECIPE = 2  # how points become dense units and BM25 texts (this module and the aliases it uses);
+# an index made by another recipe is rebuilt, and only a same-recipe index lends whole readouts
 WINDOW_WORDS = 150  # about 200 word pieces, within the model's 256
 _SENTENCE = re.compile(r"(?<=[.!?;”\"])\s+(?=[A-Z“\"(•])|\n+")
 
