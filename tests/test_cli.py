@@ -165,3 +165,41 @@ def test_killed_build_leaves_previous_index_usable(bundled_index, tmp_path):
     r = run_cli(cmd[len(readout_exe()):], env)
     assert r.returncode == 0, r.stderr
     assert not list(index.glob(".tmp-*")), "leftovers of killed builds are removed"
+
+
+def _as_format_3(index) -> None:
+    """Turn a published index into the layout of readout's previous release: readouts.json (a
+    list of readouts with their file) instead of readouts.jsonl + table.json, the point-by-point
+    unit recipe 1, format 3. The vectors stay as they are: they are what the upgrade must reuse."""
+    v = (index / "current").resolve()
+    table = json.loads((v / "table.json").read_text())
+    lines = (v / "readouts.jsonl").read_text().splitlines()
+    (v / "readouts.json").write_text(json.dumps([{"file": f, **json.loads(line)} for f, line in zip(table["files"], lines)]))
+    (v / "readouts.jsonl").unlink()
+    (v / "table.json").unlink()
+    manifest = json.loads((v / "manifest.json").read_text())
+    manifest["format"] = 3
+    manifest["settings"].pop("units")
+    (v / "manifest.json").write_text(json.dumps(manifest))
+    assert not (v / "delta.faiss").exists()
+
+
+def test_index_of_the_previous_release_is_rebuilt_reusing_its_vectors(bundled_index, tmp_path):
+    """Upgrading readout must not cost a re-encoding of the corpus: the old index is read once
+    for its vectors, then replaced by one in the current format."""
+    index = tmp_path / "index"
+    shutil.copytree(bundled_index, index, symlinks=True)
+    _as_format_3(index)
+    old_vectors = (index / "current" / "vectors.faiss").stat().st_ino
+    env = cli_env(tmp_path)
+    r = run_cli(["ask", "--index", str(index), "-k", "1", "--json", "What was said about grave visits?"], env)
+    assert r.returncode == 0, r.stderr
+    assert "built by another version of readout" in r.stderr
+    assert json.loads(r.stdout)["hits"][0]["point"] == 5
+    manifest = json.loads((index / "current" / "manifest.json").read_text())
+    assert manifest["format"] == 4 and (index / "current" / "table.json").exists()
+    # every vector was found again by its text: the vectors file is the old one, linked
+    assert (index / "current" / "vectors.faiss").stat().st_ino == old_vectors
+    assert not (index / "current" / "delta.faiss").exists()
+    r = run_cli(["index", "--index", str(index), "--json"], env)
+    assert json.loads(r.stdout)["encoded"] == 0  # nothing changed since, nothing encoded
