@@ -69,10 +69,15 @@ def synthetic_points(n: int, seed: int = 0) -> list[str]:
     return out
 
 
-def clustered_vectors(n: int, dim: int = 384, topics: int = 2000, seed: int = 0, chunk: int = 200_000) -> np.ndarray:
-    """Unit vectors around `topics` random centres, like embeddings of many texts on few subjects."""
+def clustered_vectors(n: int, dim: int = 384, topics: int = 2000, seed: int = 0, chunk: int = 200_000,
+                      draw_seed: int | None = None) -> np.ndarray:
+    """Unit vectors around `topics` random centres, like embeddings of many texts on few subjects.
+    The centres come from `seed`; `draw_seed` (default: the same) draws the vectors around them, so
+    another draw_seed gives new vectors of the same subjects: queries from the data's distribution."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((topics, dim)).astype(np.float32)
+    if draw_seed is not None:
+        rng = np.random.default_rng(draw_seed)
     out = np.empty((n, dim), dtype=np.float32)
     for s in range(0, n, chunk):
         e = min(n, s + chunk)
