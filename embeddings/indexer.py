@@ -24,7 +24,7 @@ from .encoder import Encoder
 from .lexical import Lexical, term_ids, tokenize
 from .records import Readout
 from .store import FORMAT_VERSION, Manifest, PointCache, ReadoutTable, StoredIndex, readout_line, write_index
-from .units import UNITS_RECIPE, context_line, dense_texts, lexical_text, readout_countries
+from .units import UNITS_RECIPE, context_line, dense_texts, lexical_text
 from .vectors import Vectors
 
 log = logging.getLogger(__name__)
@@ -224,7 +224,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
             r = previous.readouts[i]
         lines.append(readout_line(r))
         table_rows.append(ReadoutTable.row(r, rel))
-        countries = readout_countries(r)
+        countries = " ".join(table_rows[-1][-1])  # the table's countries go into the BM25 text too
         context = context_line(r)
         for p in r.points:
             tk = text_key(f"{context}\x1f{p.text}")  # a point's units depend on both

@@ -69,7 +69,8 @@ def dense_texts(r: Readout, p: Point, context: str | None = None) -> list[str]:
 
 
 def readout_countries(r: Readout) -> str:
-    return " ".join(countries_in(f"{r.title} {r.preamble}"))
+    """The countries a readout's title and preamble name (what `ReadoutTable.row` keeps), as words."""
+    return " ".join(countries_in(f"{r.title}\n{r.preamble}"))
 
 
 def lexical_text(r: Readout, p: Point, countries: str | None = None) -> str:
