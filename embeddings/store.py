@@ -30,6 +30,7 @@ import logging
 import mmap
 import os
 import shutil
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -95,6 +96,7 @@ class ReadoutShelf(Sequence):
         self._starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64) if len(ends) else np.zeros(0, np.int64)
         self._ends = np.asarray(ends, dtype=np.int64)
         self._parsed: OrderedDict[int, Readout] = OrderedDict()
+        self._lock = threading.Lock()  # the bot reads readouts from its event loop and its search thread
 
     @classmethod
     def open(cls, path: Path, ends: np.ndarray | None) -> "ReadoutShelf":
@@ -121,14 +123,16 @@ class ReadoutShelf(Sequence):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        r = self._parsed.get(i)
-        if r is None:
-            r = _readout_from_dict(json.loads(self.raw(i)))
+        with self._lock:
+            r = self._parsed.get(i)
+            if r is not None:
+                self._parsed.move_to_end(i)
+                return r
+        r = _readout_from_dict(json.loads(self.raw(i)))
+        with self._lock:
             self._parsed[i] = r
             if len(self._parsed) > self.KEEP:
                 self._parsed.popitem(last=False)
-        else:
-            self._parsed.move_to_end(i)
         return r
 
     def raw(self, i: int) -> bytes:
