@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -105,7 +104,7 @@ def readout_cmd(profile: Path | None) -> list[str]:
 
 
 def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> list[object]:
-    from botapi import FakeBotAPI
+    from botapi import FakeBotAPI, stop
 
     api = FakeBotAPI(TOKEN, username=USERNAME)
     api.start()
@@ -203,13 +202,7 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
                 f"{idle['VmRSS']:.0f}", f"{after['VmRSS']:.0f}", f"{after['RssAnon']:.0f} / {after['RssFile']:.0f}",
                 f"{after['VmHWM']:.0f}", f"{startup:.1f}"]
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc, timeout=30)
         err.close()
         lines = (tmp / "stderr.txt").read_text(errors="replace").splitlines()
         if lines:

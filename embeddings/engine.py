@@ -246,8 +246,10 @@ class Engine:
         return self.searcher.index.table
 
     def readout(self, doc: str) -> Readout | None:
-        docs = self.searcher.index.table.docs
-        return self.readouts[docs.index(doc)] if doc in docs else None
+        try:
+            return self.readouts[self.searcher.index.table.docs.index(doc)]
+        except ValueError:
+            return None
 
     @property
     def model(self) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from botapi import FakeBotAPI
+from botapi import FakeBotAPI, stop
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO / "corpus"
@@ -209,10 +208,4 @@ def telegram_bot(bot_api: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory) 
         ready_at = time.monotonic()
         yield BotProcess(proc, stdout_path, stderr_path, started, ready_at, bot_api, corpus)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc, timeout=15)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pytest
 
 from embeddings.records import Participant, Point, Readout
@@ -33,4 +32,3 @@ def test_shelf_maps_lines_and_parses_on_use(tmp_path):
         assert list(shelf) == readouts
         with pytest.raises(IndexError):
             shelf[5]
-    assert np.array_equal(ReadoutShelf.line_ends(lines), np.cumsum([len(x) for x in lines]) - 1)
