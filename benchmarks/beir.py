@@ -213,6 +213,13 @@ def faiss_index(vectors: np.ndarray):
     if not index.is_trained:
         index.train(vectors)
     index.add(vectors)
+    try:
+        from embeddings.store import HNSW_EF_SEARCH
+        from embeddings.vectors import tune
+
+        tune(index, HNSW_EF_SEARCH)  # as the index is loaded for search
+    except ImportError:
+        pass
     return index
 
 

@@ -11,7 +11,7 @@ machine's noise hits both alike:
   FAISS search (IndexFlatIP) over the same vectors, and the same with the numpy encoder ask uses.
 
 Sizes up to --real-up-to points use real embeddings of real-looking text (encoded once, cached in
-benchmarks/.cache); larger sizes use generated vectors. For approximate (HNSW) indexes it also
+benchmarks/.cache); larger sizes use generated vectors. For approximate (HNSW, IVF) indexes it also
 reports recall@10 of the FAISS search against exact search.
 """
 
@@ -35,12 +35,11 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def build_stored(n_points: int, real: bool, encoder, compact: str | None):
-    import faiss
-
-    from embeddings.indexer import index_kind, new_faiss_index, text_key
+    from embeddings.indexer import index_kind, new_faiss_index, text_key, train
     from embeddings.lexical import Lexical
     from embeddings.records import Point, Readout
     from embeddings.store import HNSW_EF_SEARCH, Manifest, StoredIndex
+    from embeddings.vectors import tune
     from embeddings.units import dense_texts, lexical_text
 
     t0 = time.perf_counter()
@@ -75,13 +74,11 @@ def build_stored(n_points: int, real: bool, encoder, compact: str | None):
         unit_texts = None
     kind = index_kind(len(units), compact)
     index = new_faiss_index(kind, vectors.shape[1])
-    if not index.is_trained:
-        index.train(vectors)
     t_add = time.perf_counter()
+    train(index, vectors)
     index.add(vectors)
     t_add = time.perf_counter() - t_add
-    if "HNSW" in kind:
-        faiss.downcast_index(index).hnsw.efSearch = HNSW_EF_SEARCH
+    tune(index, HNSW_EF_SEARCH)
     lexical = Lexical.build([lexical_text(readouts[ri], readouts[ri].points[pi]) for ri, pi in points])
     keys = np.zeros(len(units), dtype=np.int64) if unit_texts is None else np.array([text_key(t) for t in unit_texts])
     manifest = Manifest(2, encoder.name, vectors.shape[1], "synthetic", "", len(readouts), len(points), len(units), "", {"faiss": kind}, {})
@@ -89,12 +86,16 @@ def build_stored(n_points: int, real: bool, encoder, compact: str | None):
     return stored, vectors, kind, time.perf_counter() - t0, t_add
 
 
+def approximate(kind: str) -> bool:
+    return kind.startswith(("HNSW", "IVF"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,100000,1000000")
     ap.add_argument("--rounds", type=int, default=10, help="passes over the question set")
     ap.add_argument("--real-up-to", type=int, default=10000, help="largest size encoded with the real model")
-    ap.add_argument("--compact", choices=["fp16", "sq8"], default=None)
+    ap.add_argument("--compact", choices=["fp16", "sq8", "sq4"], default=None)
     args = ap.parse_args()
 
     import faiss
@@ -128,13 +129,13 @@ def main() -> None:
                 v = fast.encode_queries([q])
                 _, I_exact = exact.search(v, 10)
                 floor_np.append(time.perf_counter() - t)
-                if "HNSW" in kind:
+                if approximate(kind):
                     _, I_approx = stored.vectors.search(v, 10)
                     recall.append(len(set(I_exact[0]) & set(I_approx[0])) / 10)
         # real questions are nearly equidistant from generated vectors, so their recall says little;
         # queries drawn around the same centres as the generated vectors do
         gen_recall = []
-        if "HNSW" in kind and n > args.real_up_to:
+        if approximate(kind) and n > args.real_up_to:
             qv = clustered_vectors(200, draw_seed=1)
             _, I_exact = exact.search(qv, 10)
             _, I_approx = stored.vectors.search(qv, 10)

@@ -55,7 +55,7 @@ def cli(verbose: int) -> None:
 @corpus_option
 @index_option
 @model_option
-@click.option("--compact", type=click.Choice(["fp16", "sq8", "none"]), default=None,
+@click.option("--compact", type=click.Choice(["fp16", "sq8", "sq4", "none"]), default=None,
               help="Store vectors as float16 or 8-bit (half or a quarter of the memory); 'none' for float32. Default: as before.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def index(corpus: Path | None, index: Path | None, model: str | None, compact: str | None, as_json: bool) -> None:

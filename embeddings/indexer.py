@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import os
 import sys
 import time
@@ -25,7 +26,7 @@ from .lexical import Lexical, term_ids, tokenize
 from .records import Readout
 from .store import FORMAT_VERSION, Manifest, PointCache, ReadoutTable, StoredIndex, readout_line, write_index
 from .units import UNITS_RECIPE, context_line, dense_texts, lexical_text
-from .vectors import Vectors
+from .vectors import Vectors, faiss_ivf
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +76,29 @@ def _rename(r: Readout, old_file: str, new_file: str) -> Readout:
 
 
 def index_kind(n_vectors: int, compact: str | None) -> str:
-    """Exact search while it is fast enough, HNSW past that; vectors as float32 unless compacted.
+    """Exact search while it is fast enough, an approximate index past that; vectors as float32
+    unless compacted.
 
     Past `HNSW_FROM` vectors an exact scan costs more than a question's encoding, so the index
     becomes an HNSW graph (recall@10 against exact search is measured in benchmarks/latency.py).
     `compact` stores vectors as float16 ("fp16") or 8-bit ("sq8"): half or a quarter of the memory,
-    at a cost measured with readout eval.
+    at a cost measured with readout eval. A compact index past the threshold is an inverted file
+    (IVF) rather than a graph: HNSW's links take 256 bytes a vector beside the 384 of an 8-bit
+    code (at 100k points, 327 MB of vectors file against 190 MB as IVF), and a question reads only
+    the lists it probes.
     """
-    storage = {None: "Flat", "fp16": "SQfp16", "sq8": "SQ8"}[compact]
+    storage = {None: "Flat", "fp16": "SQfp16", "sq8": "SQ8", "sq4": "SQ4"}[compact]
     if n_vectors >= HNSW_FROM:
+        if compact:
+            return f"IVF{ivf_lists(n_vectors)},{storage}"
         return f"HNSW{HNSW_M},{storage}"
     return storage
+
+
+def ivf_lists(n_vectors: int) -> int:
+    """About 4 sqrt(n) lists, rounded down to a power of two so that an index growing by a few
+    readouts keeps its kind (and is added to, not rebuilt)."""
+    return 1 << min(int(math.log2(max(1.0, 4 * math.sqrt(n_vectors)))), int(math.log2(max(1, n_vectors))))
 
 
 def new_faiss_index(kind: str, dim: int):
@@ -94,7 +107,23 @@ def new_faiss_index(kind: str, dim: int):
     index = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
     if kind.startswith("HNSW"):
         faiss.downcast_index(index).hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    ivf = faiss_ivf(index)
+    if ivf is not None:  # search re-scores candidates from their stored vectors: find them by row
+        ivf.make_direct_map()
     return index
+
+
+def train(index, vectors: np.ndarray) -> None:
+    """Learn what the index needs from the vectors: each dimension's range for 8-bit codes, the
+    lists' centres for an IVF. K-means over every vector would take minutes at a million; 64
+    vectors a list place the centres as well (FAISS asks for 39)."""
+    if index.is_trained:
+        return
+    ivf = faiss_ivf(index)
+    if ivf is not None and len(vectors) > 64 * ivf.nlist:
+        rng = np.random.default_rng(0)
+        vectors = vectors[np.sort(rng.choice(len(vectors), 64 * ivf.nlist, replace=False))]
+    index.train(vectors)
 
 
 def _grow(index, rows: np.ndarray, at: np.ndarray, fresh: np.ndarray | None, fresh_at: np.ndarray,
@@ -169,7 +198,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
 
     # vectors read back from a compacted index are approximations: reuse them only into an index
     # at most as precise, so that asking for float32 again re-encodes
-    loss = {None: 0, "fp16": 1, "sq8": 2}
+    loss = {None: 0, "fp16": 1, "sq8": 2, "sq4": 3}
     reuse_vectors = (previous is not None and previous.manifest.model == encoder.name and previous.vectors.ntotal > 0
                      and loss[previous.manifest.settings.get("compact")] <= loss[compact])
     old_units = _Spans()  # point text key -> its unit rows in the previous index
@@ -215,7 +244,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
             pid += b - a
             if r is None:
                 lines.append(previous.readouts.raw(i))
-                table_rows.append(previous.table.row_of(i, rel))
+                table_rows.append(previous.table.row_of(i, rel) or ReadoutTable.row(previous.readouts[i], rel))
             else:
                 lines.append(readout_line(r))
                 table_rows.append(ReadoutTable.row(r, rel))
@@ -291,8 +320,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
         if len(rows):
             vectors[at] = old.reconstruct_n(0, old.ntotal)[rows] if len(rows) > old.ntotal // 2 else old.reconstruct_batch(rows)
         base = new_faiss_index(kind, dim)
-        if not base.is_trained:  # 8-bit quantisation learns each dimension's range
-            base.train(vectors)
+        train(base, vectors)
         base.add(vectors)
         index = Vectors(base)
         units = owners
