@@ -191,7 +191,7 @@ class Engine:
         try:
             encoder = Encoder(model or _index_model(paths.index))
             _ensure_fresh(paths, model, encoder, on_build)
-            stored = load_index(paths.index)
+            stored = load_index(paths.index, files=False)
         except (CorpusError, ModelError, IndexError_) as e:
             raise EngineError(str(e)) from None
         except TimeoutError:
@@ -215,7 +215,7 @@ class Engine:
         if current == old.index.path:
             return None
         try:
-            stored = load_index(self.paths.index)
+            stored = load_index(self.paths.index, files=False)
         except IndexError_ as e:
             raise EngineError(str(e)) from None
         self.searcher = Searcher(stored, old.encoder, old.settings)

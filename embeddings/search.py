@@ -48,7 +48,8 @@ class Searcher:
         self.settings = settings or Settings()
         self._readout_of = index.point_readout
         self._is_preamble = index.point_preamble.astype(np.float32)
-        self._countries = [frozenset(c) for c in index.table.countries]
+        same: dict[tuple[str, ...], frozenset[str]] = {}
+        self._countries = [same.setdefault(tuple(c), frozenset(c)) for c in index.table.countries]
         self._dates = [dt.date.fromisoformat(d) if d else None for d in index.table.dates]
         self._named: dict[int, tuple[set[str], set[str], set[tuple[str, str]]]] = {}
         # point p owns the vector rows _rows[_unit_start[p]:_unit_start[p + 1]]
@@ -90,8 +91,8 @@ class Searcher:
         if q.speakers:
             names = [l.surname for l in q.speakers]
             for i, pid in enumerate(cands):
-                _, p = self.index.point(int(pid))
-                if any(n in sp for n in names for sp in p.speakers):
+                speakers = self.index.point_speakers(int(pid))
+                if speakers and any(n in speakers for n in names):
                     prior[i] += s.speaker_boost
         if q.year is not None or q.month is not None or q.countries:
             wanted = set(q.countries)

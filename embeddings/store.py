@@ -7,7 +7,8 @@ one symlink, so a reader sees either the old index or the new one and never a ha
         manifest.json     model, dimension, format, corpus fingerprint and files, counts
         readouts.jsonl    one readout a line, with its points (what answers cite), parsed on use
         readouts.ends.npy where each line ends, so readers map the file without scanning it
-        table.json        per readout: doc, file, date, number of points, preamble, countries
+        table.json        per readout: doc, file, date, number of points, preamble, countries,
+                          its points' speakers
         units.npy         for each vector, the point it belongs to (-1: left by a removed point)
         unit_keys.npy     for each vector, a hash of its text: a rebuild re-encodes only new texts
         points.npz        per point: hashes of its text and BM25 text, and its token ids, which a
@@ -83,16 +84,17 @@ class Manifest:
 
 
 class ReadoutShelf(Sequence):
-    """The readouts of an index, one JSON line each, parsed when first asked for (and a few
-    thousand kept parsed): a question needs a handful of them, an update none."""
+    """The readouts of an index, one JSON line each, parsed when first asked for (and a thousand
+    kept parsed): a question needs a handful of them, an update none."""
 
-    KEEP = 4096
+    KEEP = 1024
 
-    def __init__(self, blob: bytes | mmap.mmap, ends: np.ndarray | None = None) -> None:
+    def __init__(self, blob: "bytes | mmap.mmap | _FileLines", ends: np.ndarray | None = None) -> None:
         """`ends`: where each line ends (its newline), when known; else the blob is scanned for them."""
         self._blob = blob
         if ends is None:
-            ends = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 10) if len(blob) else np.zeros(0, np.int64)
+            whole = blob[0:len(blob)] if isinstance(blob, _FileLines) else blob
+            ends = np.flatnonzero(np.frombuffer(whole, dtype=np.uint8) == 10) if len(blob) else np.zeros(0, np.int64)
         self._starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64) if len(ends) else np.zeros(0, np.int64)
         self._ends = np.asarray(ends, dtype=np.int64)
         self._parsed: OrderedDict[int, Readout] = OrderedDict()
@@ -100,12 +102,15 @@ class ReadoutShelf(Sequence):
 
     @classmethod
     def open(cls, path: Path, ends: np.ndarray | None) -> "ReadoutShelf":
-        """Map the file: a bot over 100,000 points touches only the readouts it shows (the file
-        held in memory was 60 MB of its RSS)."""
-        with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size == 0:
-                return cls(b"", ends)
-            return cls(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), ends)
+        """Read lines from the file as they are asked for: a bot over 100,000 points shows a few
+        readouts a question (the file held in memory was 60 MB of its RSS, and mapped, each line
+        read pulled the megabyte around it into the RSS: the page cache hands out large pages)."""
+        if not hasattr(os, "pread"):  # not on Windows: map it instead
+            with open(path, "rb") as f:
+                if os.fstat(f.fileno()).st_size == 0:
+                    return cls(b"", ends)
+                return cls(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), ends)
+        return cls(_FileLines(path), ends)
 
     @staticmethod
     def line_ends(lines: list[bytes]) -> np.ndarray:
@@ -140,6 +145,28 @@ class ReadoutShelf(Sequence):
         return self._blob[self._starts[i]:self._ends[i] + 1]
 
 
+class _FileLines:
+    """Byte ranges of a file by `pread`: the pages stay in the kernel's page cache (shared, and
+    reclaimable) and out of the process's RSS. Kept open for the index's lifetime, like a map."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._size = os.fstat(self._fd).st_size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, span: slice) -> bytes:
+        start, stop = int(span.start or 0), int(min(self._size, span.stop if span.stop is not None else self._size))
+        return os.pread(self._fd, max(0, stop - start), start)
+
+    def __del__(self) -> None:
+        try:
+            os.close(self._fd)
+        except (OSError, AttributeError):
+            pass
+
+
 def readout_line(r: Readout) -> bytes:
     return json.dumps(readout_to_dict(r), ensure_ascii=False).encode() + b"\n"
 
@@ -155,11 +182,15 @@ class ReadoutTable:
     points: list[int]  # how many points it has
     preamble: list[bool]  # whether its first point is its preamble
     countries: list[list[str]]  # countries its title and preamble name (the question's country prior)
+    # per point, who speaks in it, one per line (the speaker prior): without it a question naming a
+    # leader parsed the readout of each of its ~400 candidates (at 100k points that mapped the whole
+    # readouts file into the bot's memory). None in indexes written before it was kept.
+    speakers: list[list[str]] | None = None
 
     @staticmethod
     def row(r: Readout, file: str) -> tuple:
         return (r.doc, file, r.title, r.iso_date, len(r.points), bool(r.points and r.points[0].preamble),
-                countries_in(f"{r.title}\n{r.preamble}"))
+                countries_in(f"{r.title}\n{r.preamble}"), ["\n".join(p.speakers) for p in r.points])
 
     @classmethod
     def of(cls, rows: list[tuple]) -> "ReadoutTable":
@@ -168,12 +199,21 @@ class ReadoutTable:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ReadoutTable":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+        table = cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+        # most readouts name the same few countries, and most points the same speakers: share them
+        same: dict[Any, Any] = {}
+        table.countries = [same.setdefault(tuple(c), c) for c in table.countries]
+        if table.speakers is not None:
+            table.speakers = [same.setdefault(tuple(s), s) for s in table.speakers]
+        return table
 
-    def row_of(self, i: int, file: str | None = None) -> tuple:
-        """Readout i's row as `row` makes it (in another file, when renamed)."""
+    def row_of(self, i: int, file: str | None = None) -> tuple | None:
+        """Readout i's row as `row` makes it (in another file, when renamed); None when this table
+        predates a column, so that the caller makes the row from the parsed readout."""
+        if self.speakers is None:
+            return None
         return (self.docs[i], file or self.files[i], self.titles[i], self.dates[i], self.points[i], self.preamble[i],
-                self.countries[i])
+                self.countries[i], self.speakers[i])
 
 
 @dataclass
@@ -223,6 +263,13 @@ class StoredIndex:
     @property
     def n_points(self) -> int:
         return int(self.point_starts[-1])
+
+    def point_speakers(self, pid: int) -> str:
+        """Who speaks in point `pid`, one per line, without parsing its readout when the table has it."""
+        ri = int(self.point_readout[pid])
+        if self.table.speakers is not None:
+            return self.table.speakers[ri][pid - int(self.point_starts[ri])]
+        return "\n".join(self.point(pid)[1].speakers)
 
     def point(self, pid: int) -> tuple[Readout, Point]:
         ri = int(self.point_readout[pid])
@@ -377,11 +424,15 @@ def _pid_alive(pid: str) -> bool:
         return True
 
 
-def load_index(root: Path) -> StoredIndex:
-    """The published index; its vectors memory-mapped (embeddings/vectors.py)."""
+def load_index(root: Path, files: bool = True) -> StoredIndex:
+    """The published index; its vectors memory-mapped (embeddings/vectors.py). `files=False`
+    leaves out the manifest's record of the corpus files, which only an update reads (at 10,000
+    readouts, 12 MB of a bot's memory)."""
     manifest = read_manifest(root)
     if manifest is None:
         raise IndexError_(f"no index in {root}; build one with: readout index --index {root}")
+    if not files:
+        manifest.files = {}
     path = (root / CURRENT).resolve()
     try:
         if manifest.format == 3:
