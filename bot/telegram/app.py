@@ -29,6 +29,7 @@ from telegram.ext import (
 )
 
 from . import handlers
+from ..memory import Trimmer
 from .batcher import AskBatcher
 from .catalog import Catalog
 from .config import Settings
@@ -107,7 +108,8 @@ def build_application(
     )
     app.bot_data[KEY] = Services(
         catalog=Catalog(engine.readouts, engine.table),
-        batcher=AskBatcher(engine.ask_many, k=HITS_PER_QUESTION),
+        # the worker thread hands freed memory back after a batch, now and then (see bot/memory.py)
+        batcher=AskBatcher(Trimmer().after(engine.ask_many), k=HITS_PER_QUESTION),
         answers=AnswerStore(),
         allow=AllowList(settings.allowed_chats),
         questions=RateLimiter(settings.rate_limit),

@@ -149,6 +149,7 @@ def _load(settings, corpus, index, model, secrets):  # type: ignore[no-untyped-d
     """Load the engine (once) and build the Application; EngineError -> one line, exit 1."""
     from embeddings.engine import Engine, EngineError
 
+    from ..memory import trim_now
     from .app import build_application
 
     log.info("loading the engine (model and index)…")
@@ -162,6 +163,7 @@ def _load(settings, corpus, index, model, secrets):  # type: ignore[no-untyped-d
         engine.warm_up()  # the first encode pays one-off costs; not a user's question
     except EngineError as exc:
         raise _fail(str(exc), secrets) from None
+    trim_now()
     log.info("engine ready: %d readout(s)", len(engine.readouts))
     return build_application(engine, settings, EngineError)
 

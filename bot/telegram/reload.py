@@ -14,6 +14,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from ..memory import trim_now
 from .catalog import Catalog
 from .tasks import cancel
 
@@ -51,6 +52,8 @@ class Reloader:
         async with self._lock:
             change = await asyncio.to_thread(self.engine.refresh, True,
                                              lambda why: log.info("rebuilding the index: %s", why))
+            if change is not None:
+                await asyncio.to_thread(trim_now)  # the previous index's memory, freed
         if change is not None:
             self.svc.catalog = Catalog(self.engine.readouts, self.engine.table)
             log.info("now serving a newer index: %s", change.describe())
