@@ -91,6 +91,22 @@ def proc_status(pid: int) -> dict[str, float]:
     return out
 
 
+def top_mappings(pid: int, n: int = 8) -> str:
+    """The largest resident parts of `pid` (from /proc/PID/smaps): which files, and how much of
+    the process's own memory (heap and anonymous maps), so that an RSS figure can be explained."""
+    sizes: dict[str, int] = {}
+    name = "?"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        parts = line.split()
+        if parts and "-" in parts[0] and not parts[0].endswith(":"):
+            name = parts[5] if len(parts) > 5 else "[anon]"
+            name = name.rsplit("/", 2)[-1] if name.startswith("/") else name
+        elif parts and parts[0] == "Rss:":
+            sizes[name] = sizes.get(name, 0) + int(parts[1])
+    top = sorted(sizes.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{k} {v / 1024:.0f}" for k, v in top)
+
+
 def proc_cpu(pid: int) -> float:
     """CPU seconds (user + system, all threads) the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -133,6 +149,7 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
         api.wait_for(ready, 600, "the bot to start polling")
         startup = time.monotonic() - t_start
         idle = proc_status(proc.pid)
+        log(f"  {label}: idle, resident MB by mapping: {top_mappings(proc.pid)}")
         # warm up: a few questions from a chat of its own, one after another
         for q in QUESTIONS[:3]:
             api.send_text(FIRST_CHAT - 1, q)
@@ -194,6 +211,7 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
         wall = t_end - t0
         log(f"  {label}: {total} answers in {wall:.1f} s; p50 {percentile(lat, 50) * 1e3:.0f} ms, "
             f"p99 {percentile(lat, 99) * 1e3:.0f} ms; bot CPU {cpu:.1f} s; RSS {after['VmRSS']:.0f} MB, peak {after['VmHWM']:.0f} MB")
+        log(f"  {label}: resident MB by mapping: {top_mappings(proc.pid)}")
         log(f"  {label}: Bot API calls per answer: "
             + ", ".join(f"{m} {n / total:.2f}" for m, n in methods.most_common()))
         return [label, f"{args.max_rate:g}/s" if flood_limit else "off", total, f"{total / wall:.1f}", f"{percentile(lat, 50) * 1e3:.0f}",
@@ -223,8 +241,8 @@ def main() -> None:
     ap.add_argument("--mode", choices=["closed", "burst"], default="closed")
     ap.add_argument("--points", type=int, default=100000, help="points in the large synthetic corpus (0 skips it)")
     ap.add_argument("--vectors", choices=["generated", "model"], default="generated")
-    ap.add_argument("--compact", choices=["fp16", "sq8"], default=None, help="build the large index compacted")
-    ap.add_argument("--flood-limit", choices=["on", "off", "both"], default="on")
+    ap.add_argument("--compact", choices=["fp16", "sq8", "sq4"], default=None, help="build the large index compacted")
+    ap.add_argument("--flood-limit", choices=["on", "off", "both"], default="both")
     ap.add_argument("--max-rate", type=float, default=30, help="READOUT_MAX_RATE for --flood-limit on")
     ap.add_argument("--profile", metavar="PATH", default=None, help="cProfile the bot into PATH.<run>.prof")
     ap.add_argument("--seed", type=int, default=0)
