@@ -14,7 +14,6 @@ suite checks the vectors against sentence-transformers (cosine >= 0.9999).
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import math
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from .blas import blas_threads
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
@@ -53,15 +54,6 @@ def _read_safetensors(path: Path, copy: Callable[[str], bool]) -> dict[str, np.n
             else:
                 out[name] = np.frombuffer(mm, dtype=dtype, count=count, offset=base + start).reshape(info["shape"])
     return out
-
-
-@functools.lru_cache(maxsize=1)
-def _blas():
-    """The process's thread pools, found once: `threadpool_limits` looks for them on every call,
-    which cost 2.5 ms a question (a fifth of its encoding)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -210,9 +202,7 @@ class NumpyBert:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         encs = self.tok.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))  # batch similar lengths
-        # matrices this small run fastest on one BLAS thread; more threads spin and wait, and on a
-        # busy machine (the bot's event loop, a build next door) take a hundred times longer
-        with _blas().limit(limits=threads, user_api="blas"):
+        with blas_threads(threads):  # one for questions: see blas.py
             for s in range(0, len(order), batch_size):
                 idx = order[s : s + batch_size]
                 out[idx] = self._forward([encs[i].ids for i in idx])

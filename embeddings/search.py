@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .aliases import COUNTRIES, countries_in, host_country, leaders_in
+from .blas import blas_threads
 from .encoder import Encoder
 from .query import Query, read_question
 from .records import Answer, Hit, short_role
@@ -57,7 +58,8 @@ class Searcher:
 
     def answers(self, questions: list[str], k: int = 5) -> list[Answer]:
         vecs = self.encoder.encode_queries(questions)
-        return [self._rank(q, v, k) for q, v in zip(questions, vecs)]
+        with blas_threads(1):  # small products: see blas.py
+            return [self._rank(q, v, k) for q, v in zip(questions, vecs)]
 
     def _candidates(self, vec: np.ndarray, lex_docs: np.ndarray, lex_scores: np.ndarray) -> np.ndarray:
         n = self.index.n_points
