@@ -56,7 +56,8 @@ def cli(verbose: int) -> None:
 @index_option
 @model_option
 @click.option("--compact", type=click.Choice(["fp16", "sq8", "sq4", "none"]), default=None,
-              help="Store vectors as float16 or 8-bit (half or a quarter of the memory); 'none' for float32. Default: as before.")
+              help="Store vectors as float16, 8-bit or 4-bit codes (a half, a quarter, an eighth of the memory; "
+                   "past 100,000 vectors in an inverted file); 'none' for float32. Default: as before.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def index(corpus: Path | None, index: Path | None, model: str | None, compact: str | None, as_json: bool) -> None:
     """Bring the index up to date with the corpus, re-encoding only new or changed text."""

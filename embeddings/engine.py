@@ -100,7 +100,7 @@ def _lock(index: Path, timeout: float = LOCK_TIMEOUT_S):
 def build(corpus: Path | str | None = None, index: Path | str | None = None, model: str | None = None,
           compact: str | None = None) -> BuildReport:
     """Bring the index up to date with the corpus (re-encoding only what changed). `compact`
-    ("fp16", "sq8", or "none") changes how vectors are stored; by default the index keeps its own."""
+    ("fp16", "sq8", "sq4", or "none") changes how vectors are stored; by default the index keeps its own."""
     paths = resolve_paths(corpus, index)
     try:
         with _lock(paths.index):
