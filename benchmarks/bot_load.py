@@ -143,10 +143,11 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
         def ready() -> bool:
             if proc.poll() is not None:
                 raise SystemExit(f"the bot exited with {proc.returncode}: {(tmp / 'stderr.txt').read_text()[-2000:]}")
-            names = [c.method for c in api.calls]
-            return "setmycommands" in names and "getupdates" in names[names.index("setmycommands"):]
+            # the bot registers its commands once the engine is loaded, then polls (a getUpdates
+            # call is recorded when it returns, up to a long poll later: not part of start-up)
+            return any(c.method == "setmycommands" for c in api.calls)
 
-        api.wait_for(ready, 600, "the bot to start polling")
+        api.wait_for(ready, 600, "the bot to register its commands")
         startup = time.monotonic() - t_start
         idle = proc_status(proc.pid)
         log(f"  {label}: idle, resident MB by mapping: {top_mappings(proc.pid)}")

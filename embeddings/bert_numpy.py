@@ -176,11 +176,12 @@ class NumpyBert:
         self.norm_w = w["embeddings.LayerNorm.weight"].astype(np.float32)
         self.norm_b = w["embeddings.LayerNorm.bias"].astype(np.float32)
 
+        # each stored matrix is let go once laid out, so that loading never holds the weights twice
         def t(name: str) -> np.ndarray:
-            return np.ascontiguousarray(w[f"{name}.weight"].T, dtype=np.float32)
+            return np.ascontiguousarray(w.pop(f"{name}.weight").T, dtype=np.float32)
 
         def b(name: str, part: str = "bias") -> np.ndarray:
-            return np.asarray(w[f"{name}.{part}"], dtype=np.float32)
+            return np.asarray(w.pop(f"{name}.{part}"), dtype=np.float32)
 
         self.layers: list[_Layer] = []
         for i in range(int(self.config["num_hidden_layers"])):

@@ -199,7 +199,7 @@ class ReadoutTable:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ReadoutTable":
-        table = cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+        table = cls(**{k: d[k] if k != "speakers" else d.get(k) for k in cls.__dataclass_fields__})
         # most readouts name the same few countries, and most points the same speakers: share them
         same: dict[Any, Any] = {}
         table.countries = [same.setdefault(tuple(c), c) for c in table.countries]
