@@ -219,7 +219,8 @@ class NumpyBert:
         np.cumsum(lens[:-1], out=starts[1:])
         ids = np.fromiter(itertools.chain.from_iterable(ids_list), dtype=np.int64, count=int(lens.sum()))
         pos = np.arange(len(ids)) - np.repeat(starts, lens)
-        x = self.word[ids] + self.position[pos]
+        x = self.word[ids].astype(np.float32)  # a fresh array, float32 whatever the file stores
+        x += self.position[pos]
         x += self.token_type
         x = _layer_norm(x, self.norm_w, self.norm_b, self.eps)
         attend = self._attention_one if len(lens) == 1 else self._attention_padded(lens, pos)
