@@ -14,13 +14,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
-
-log = logging.getLogger(__name__)
 
 INTERVAL = 2.0  # seconds
 T = TypeVar("T")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import ctypes.util
+import platform
 
 from bot.memory import Trimmer, _malloc_trim
+
+# glibc (the usual Linux server) has malloc_trim; elsewhere the trimmer only runs the call
+TRIMS = _malloc_trim() is not None
+
+
+def test_glibc_has_malloc_trim():
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert TRIMS
 
 
 def test_trimmer_runs_the_call_and_trims_at_most_once_an_interval():
@@ -12,15 +20,19 @@ def test_trimmer_runs_the_call_and_trims_at_most_once_an_interval():
     ask_many = trimmer.after(lambda questions, k: [q.upper() for q in questions][:k])
     assert ask_many(["a", "b"], 1) == ["A"]
     assert ask_many(["c"], 5) == ["C"]
-    expected = 1 if _malloc_trim() is not None else 0
-    assert trimmer.trims == expected
-    # glibc systems (the usual Linux server) have malloc_trim
-    if ctypes.util.find_library("c") and "glibc" in " ".join(__import__("platform").libc_ver()):
-        assert trimmer.trims == 1
+    assert trimmer.trims == (1 if TRIMS else 0)
 
 
-def test_trimmer_trims_again_once_the_interval_has_passed():
+def test_trimmer_trims_again_once_the_interval_has_passed_and_after_a_failure():
     trimmer = Trimmer(interval=0)
     call = trimmer.after(lambda: 42)
     assert [call(), call(), call()] == [42, 42, 42]
-    assert trimmer.trims == (3 if _malloc_trim() is not None else 0)
+
+    def broken() -> None:
+        raise ValueError("a batch failed")
+
+    try:
+        trimmer.after(broken)()
+    except ValueError:
+        pass
+    assert trimmer.trims == (4 if TRIMS else 0)
