@@ -203,24 +203,15 @@ def beir_index(readouts: list, units: np.ndarray, vectors, lexical):
 def faiss_index(vectors: np.ndarray):
     """The FAISS index the indexer would make for this many vectors (exact, or HNSW when large)."""
     try:
-        from embeddings.indexer import index_kind, new_faiss_index
+        from embeddings.indexer import faiss_index_of, index_kind
 
-        index = new_faiss_index(index_kind(len(vectors), None), vectors.shape[1])
-    except ImportError:
+        return faiss_index_of(index_kind(len(vectors), None), vectors)
+    except ImportError:  # an older readout, for comparisons
         import faiss
 
         index = faiss.IndexFlatIP(vectors.shape[1])
-    if not index.is_trained:
-        index.train(vectors)
-    index.add(vectors)
-    try:
-        from embeddings.store import HNSW_EF_SEARCH
-        from embeddings.vectors import tune
-
-        tune(index, HNSW_EF_SEARCH)  # as the index is loaded for search
-    except ImportError:
-        pass
-    return index
+        index.add(vectors)
+        return index
 
 
 def searcher_runs(searcher, questions: list[str], qv: np.ndarray, depth: int) -> list[dict[str, float]]:

@@ -36,11 +36,10 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def build_stored(n_points: int, real: bool, encoder, compact: str | None):
-    from embeddings.indexer import index_kind, new_faiss_index, text_key, train
+    from embeddings.indexer import faiss_index_of, index_kind, text_key
     from embeddings.lexical import Lexical
     from embeddings.records import Point, Readout
-    from embeddings.store import HNSW_EF_SEARCH, Manifest, StoredIndex
-    from embeddings.vectors import tune
+    from embeddings.store import Manifest, StoredIndex
     from embeddings.units import dense_texts, lexical_text
 
     t0 = time.perf_counter()
@@ -74,12 +73,9 @@ def build_stored(n_points: int, real: bool, encoder, compact: str | None):
         vectors = clustered_vectors(len(units))
         unit_texts = None
     kind = index_kind(len(units), compact)
-    index = new_faiss_index(kind, vectors.shape[1])
     t_add = time.perf_counter()
-    train(index, vectors)
-    index.add(vectors)
+    index = faiss_index_of(kind, vectors)
     t_add = time.perf_counter() - t_add
-    tune(index, HNSW_EF_SEARCH)
     lexical = Lexical.build([lexical_text(readouts[ri], readouts[ri].points[pi]) for ri, pi in points])
     keys = np.zeros(len(units), dtype=np.int64) if unit_texts is None else np.array([text_key(t) for t in unit_texts])
     manifest = Manifest(2, encoder.name, vectors.shape[1], "synthetic", "", len(readouts), len(points), len(units), "", {"faiss": kind}, {})

@@ -41,9 +41,8 @@ def main() -> None:
 
     import faiss
 
-    from embeddings.indexer import approximate_kind, new_faiss_index, train
+    from embeddings.indexer import approximate_kind, faiss_index_of
     from embeddings.store import HNSW_EF_SEARCH
-    from embeddings.vectors import tune
 
     with np.load(args.cache) as z:
         x = np.ascontiguousarray(z["vecs"], dtype=np.float32)
@@ -57,12 +56,9 @@ def main() -> None:
     rows = []
     for compact in (None, "fp16", "sq8", "sq4"):
         kind = approximate_kind(len(base), compact)
-        index = new_faiss_index(kind, base.shape[1])
         t0 = time.perf_counter()
-        train(index, base)
-        index.add(base)
+        index = faiss_index_of(kind, base)
         build = time.perf_counter() - t0
-        tune(index, HNSW_EF_SEARCH)
         times, found = [], []
         for i in range(len(queries)):
             t = time.perf_counter()

@@ -24,9 +24,9 @@ from .corpus import Corpus, FileState, fingerprint, parse_file, report
 from .encoder import Encoder
 from .lexical import Lexical, term_ids, tokenize
 from .records import Readout
-from .store import FORMAT_VERSION, Manifest, PointCache, ReadoutTable, StoredIndex, readout_line, write_index
+from .store import FORMAT_VERSION, HNSW_EF_SEARCH, Manifest, PointCache, ReadoutTable, StoredIndex, readout_line, write_index
 from .units import UNITS_RECIPE, context_line, dense_texts, lexical_text
-from .vectors import Vectors, faiss_ivf
+from .vectors import Vectors, faiss_ivf, tune
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,15 @@ def new_faiss_index(kind: str, dim: int):
     ivf = faiss_ivf(index)
     if ivf is not None:  # search re-scores candidates from their stored vectors: find them by row
         ivf.make_direct_map()
+    return index
+
+
+def faiss_index_of(kind: str, vectors: np.ndarray):
+    """A FAISS index of `kind` holding `vectors`, set up for search as `load_index` sets it up."""
+    index = new_faiss_index(kind, vectors.shape[1])
+    train(index, vectors)
+    index.add(vectors)
+    tune(index, HNSW_EF_SEARCH)
     return index
 
 
@@ -328,10 +337,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
             vectors[fresh_at] = fresh
         if len(rows):
             vectors[at] = old.reconstruct_n(0, old.ntotal)[rows] if len(rows) > old.ntotal // 2 else old.reconstruct_batch(rows)
-        base = new_faiss_index(kind, dim)
-        train(base, vectors)
-        base.add(vectors)
-        index = Vectors(base)
+        index = Vectors(faiss_index_of(kind, vectors))
         units = owners
     manifest = Manifest(
         format=FORMAT_VERSION,
