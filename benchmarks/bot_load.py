@@ -280,7 +280,8 @@ def main() -> None:
           "calls (the bot sends one when an answer takes over 0.7 s and no more than a batch of questions is waiting). "
           "'bot CPU ms/answer': the bot process's CPU time during the load over the answers (its threads share one "
           "GIL and use about one core, so about 1000 / that bounds answers/s). Targets: ≥ 50 answers/s, p99 < 1 s, "
-          "RSS < 400 MB at 100k points. 'anon / file': the RSS after the load split into the process's own "
+          "RSS < 400 MB at 100k points (met with --compact sq4; float32 vectors and their HNSW graph, the default, "
+          "take about 1 GB). 'anon / file': the RSS after the load split into the process's own "
           "memory and pages of mapped files (the index's vectors, shared with the page cache and given back under "
           "memory pressure).")
     print(machine_line())
