@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 PROGRESS_FROM = 256  # texts to encode; smaller builds finish before a bar would be read
 HNSW_FROM = int(os.environ.get("READOUT_HNSW_FROM", "100000"))  # vectors
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
+# at 2M generated vectors (HNSW32, efSearch 256, 400-row search): recall@10 against exact search
+# 0.974 with 80 (built in 675 s), 1.000 with 200 (1745 s), a search 1.0-1.2 ms either way
+HNSW_EF_CONSTRUCTION = 200
 DEAD_SHARE = 0.2  # share of rows left by removed points past which an update rebuilds the FAISS index
 
 
