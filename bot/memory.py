@@ -58,15 +58,14 @@ class Trimmer:
         self.trims = 0
 
     def maybe_trim(self) -> bool:
-        trim = _malloc_trim()
-        if trim is None:
+        if _malloc_trim() is None:
             return False
         with self._lock:
             now = time.monotonic()
             if now - self._last < self.interval:
                 return False
             self._last = now
-        trim(0)  # ctypes lets go of the GIL for the call
+        trim_now()  # ctypes lets go of the GIL for the call
         self.trims += 1
         return True
 
