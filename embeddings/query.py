@@ -8,7 +8,6 @@ instead, keeps common names from outvoting the topic.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -40,21 +39,12 @@ class Query:
     about_the_talk: bool = False  # when/where/how long/who talked: what preambles answer
     leaders: list[Leader] = field(default_factory=list)  # every leader named, speaker or not
 
-    def matches_date(self, d: dt.date | None) -> bool | None:
-        """True/False when the question names a time and the readout has a date, else None."""
-        if d is None or self.year is None and self.month is None:
-            return None
-        if self.year is not None and d.year != self.year:
-            return False
-        if self.month is not None and d.month != self.month:
-            return False
-        return True
-
 
 def read_question(text: str) -> Query:
     content = text
     speakers: list[Leader] = []
-    for leader in leaders_in(text):
+    named = leaders_in(text)
+    for leader in named:
         for name in sorted(leader.names, key=len, reverse=True):
             pat = re.compile(
                 r"(?:\b(?:did|does|do|has|had|would|will)\s+(?:\w+\s+){0,2})?"
@@ -87,5 +77,5 @@ def read_question(text: str) -> Query:
         year=year,
         month=month,
         about_the_talk=bool(_ABOUT_TALK.search(text)),
-        leaders=leaders_in(text),
+        leaders=named,
     )

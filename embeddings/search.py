@@ -22,6 +22,7 @@ import numpy as np
 from .aliases import COUNTRIES, countries_in, host_country, leaders_in
 from .blas import blas_threads
 from .encoder import Encoder
+from .lexical import best
 from .query import Query, read_question
 from .records import Answer, Hit, short_role
 from .store import StoredIndex
@@ -49,9 +50,16 @@ class Searcher:
         self.settings = settings or Settings()
         self._readout_of = index.point_readout
         self._is_preamble = index.point_preamble.astype(np.float32)
-        same: dict[tuple[str, ...], frozenset[str]] = {}
-        self._countries = [same.setdefault(tuple(c), frozenset(c)) for c in index.table.countries]
-        self._dates = [dt.date.fromisoformat(d) if d else None for d in index.table.dates]
+        # the time and country priors look at every candidate's readout: as arrays over readouts
+        # (a loop over 400 candidates' dates and country sets was a tenth of a question at 1M points)
+        dates = [dt.date.fromisoformat(d) if d else None for d in index.table.dates]
+        self._years = np.array([d.year if d else 0 for d in dates], dtype=np.int16)
+        self._months = np.array([d.month if d else 0 for d in dates], dtype=np.int8)
+        having: dict[str, list[int]] = {}
+        for ri, cs in enumerate(index.table.countries):
+            for c in set(cs):
+                having.setdefault(c, []).append(ri)
+        self._readouts_of_country = {c: np.array(ris, dtype=np.int64) for c, ris in having.items()}
         self._named: dict[int, tuple[set[str], set[str], set[tuple[str, str]]]] = {}
         # point p owns the vector rows _rows[_unit_start[p]:_unit_start[p + 1]]
         self._rows, self._unit_start = index.point_rows
@@ -61,7 +69,7 @@ class Searcher:
         with blas_threads(1):  # small products: see blas.py
             return [self._rank(q, v, k) for q, v in zip(questions, vecs)]
 
-    def _candidates(self, vec: np.ndarray, lex_docs: np.ndarray, lex_scores: np.ndarray) -> np.ndarray:
+    def _candidates(self, vec: np.ndarray, bm25: np.ndarray) -> np.ndarray:
         n = self.index.n_points
         c = self.settings.candidates
         if n <= 2 * c:
@@ -70,22 +78,20 @@ class Searcher:
         _, I = vectors.search(vec.reshape(1, -1), min(vectors.ntotal, 2 * c))
         dense_pts = self.index.units[I[0][I[0] >= 0]]
         dense_pts = dense_pts[dense_pts >= 0]  # rows of removed points
-        if len(lex_docs) > c:
-            lex_docs = lex_docs[np.argpartition(-lex_scores, c)[:c]]
-        return np.union1d(dense_pts, lex_docs)
+        return np.union1d(dense_pts, best(bm25, c))
 
     def _exact_dense(self, vec: np.ndarray, cands: np.ndarray) -> np.ndarray:
         starts, ends = self._unit_start[cands], self._unit_start[cands + 1]
-        rows = np.concatenate([self._rows[a:b] for a, b in zip(starts, ends)]) if len(cands) else np.zeros(0, np.int64)
+        counts = ends - starts
+        offsets = np.cumsum(counts) - counts  # where each candidate's rows begin in `rows`
+        rows = self._rows[np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))]
+        if not len(rows):
+            return np.zeros(0, np.float32)
         if len(rows) > self.index.vectors.ntotal // 2:
             vecs = self.index.vectors.reconstruct_n(0, self.index.vectors.ntotal)[rows]
         else:
             vecs = self.index.vectors.reconstruct_batch(rows)
-        sims = vecs @ vec
-        if not len(rows):
-            return np.zeros(0, np.float32)
-        offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]]).astype(np.int64)
-        return np.maximum.reduceat(sims, offsets)
+        return np.maximum.reduceat(vecs @ vec, offsets)
 
     def _priors(self, q: Query, cands: np.ndarray) -> np.ndarray:
         s = self.settings
@@ -96,28 +102,34 @@ class Searcher:
                 speakers = self.index.point_speakers(int(pid))
                 if speakers and any(n in speakers for n in names):
                     prior[i] += s.speaker_boost
-        if q.year is not None or q.month is not None or q.countries:
-            wanted = set(q.countries)
-            for i, ri in enumerate(self._readout_of[cands]):
-                m = q.matches_date(self._dates[ri])
-                if m is not None:
-                    prior[i] += s.date_boost if m else -s.date_boost
-                if wanted:
-                    prior[i] += min(2, len(wanted & self._countries[ri])) * s.country_boost
+        if q.year is None and q.month is None and not q.countries:
+            return prior
+        ro = self._readout_of[cands]
+        if q.year is not None or q.month is not None:  # + for the named time, - for another, 0 without a date
+            years = self._years[ro]
+            right = np.ones(len(cands), dtype=bool)
+            if q.year is not None:
+                right &= years == q.year
+            if q.month is not None:
+                right &= self._months[ro] == q.month
+            prior += np.where(years > 0, np.where(right, s.date_boost, -s.date_boost), 0).astype(np.float32)
+        named = np.zeros(len(cands), dtype=np.int32)
+        for c in set(q.countries):
+            having = self._readouts_of_country.get(c)
+            if having is not None:
+                at = np.minimum(np.searchsorted(having, ro), len(having) - 1)
+                named += having[at] == ro
+        prior += np.minimum(named, 2) * np.float32(s.country_boost)
         return prior
 
     def _rank(self, question: str, vec: np.ndarray, k: int) -> Answer:
         s = self.settings
         q = read_question(question)
         vec = np.ascontiguousarray(vec, dtype=np.float32)
-        lex_docs, lex_scores = self.index.lexical.match(q.content or question)
-        cands = self._candidates(vec, lex_docs, lex_scores)
+        bm25 = self.index.lexical.scores(q.content or question)
+        cands = self._candidates(vec, bm25)
         dense = self._exact_dense(vec, cands)
-        bm = np.zeros(len(cands), dtype=np.float32)
-        at = np.searchsorted(lex_docs, cands)
-        hit = at < len(lex_docs)
-        hit[hit] = lex_docs[at[hit]] == cands[hit]
-        bm[hit] = lex_scores[at[hit]]
+        bm = bm25[cands]
         top_bm = float(bm.max()) if bm.size else 0.0
         lexical = bm / top_bm if top_bm > 0 else bm
         fused = s.alpha * dense + (1 - s.alpha) * lexical + self._priors(q, cands)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from embeddings.lexical import Lexical, bm25_columns, tokenize
+from embeddings.lexical import Lexical, best, bm25_columns, tokenize
 
 
 def test_bm25_matches_the_formula():
@@ -41,3 +41,20 @@ def test_scores_and_coverage():
     assert lex.coverage("grave visits borscht", 0) < 0.7  # an unknown word counts against
     assert not lex.scores("borscht recipe").any()
     assert tokenize("Japan-Russia’s leaders") == ["japan-russia", "japan", "russia", "leader"]
+
+
+def test_best_is_the_exact_top_c_on_large_and_small_score_arrays():
+    rng = np.random.default_rng(0)
+    for n, matched in [(300, 0.5), (50_000, 0.4), (50_000, 0.002), (200_000, 0.3), (200_000, 0.0)]:
+        scores = np.zeros(n, dtype=np.float32)
+        hit = rng.random(n) < matched
+        # rounded scores tie, as BM25 scores of short documents do
+        scores[hit] = np.round(rng.gamma(2.0, 1.0, hit.sum()), 1).astype(np.float32) + 0.1
+        got = best(scores, 200)
+        want_n = min(200, int(hit.sum()))
+        assert len(got) == len(set(got.tolist())) == want_n
+        if want_n:
+            assert (scores[got] > 0).all()
+            # every document left out scores at most the lowest one taken
+            left = np.setdiff1d(np.flatnonzero(scores), got)
+            assert not len(left) or scores[left].max() <= scores[got].min()
