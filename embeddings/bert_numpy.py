@@ -148,17 +148,23 @@ def supported(model_dir: Path) -> bool:
         return False
 
 
+def model_settings(model_dir: Path) -> tuple[int, bool]:
+    """The longest input in tokens and whether vectors are normalised, as sentence-transformers has them."""
+    config = json.loads((model_dir / "config.json").read_text())
+    st_config = {}
+    if (model_dir / "sentence_bert_config.json").exists():
+        st_config = json.loads((model_dir / "sentence_bert_config.json").read_text())
+    max_len = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
+    modules = json.loads((model_dir / "modules.json").read_text())
+    return max_len, modules[-1]["type"].endswith("Normalize")
+
+
 class NumpyBert:
     def __init__(self, model_dir: Path) -> None:
         from tokenizers import Tokenizer
 
         self.config = json.loads((model_dir / "config.json").read_text())
-        st_config = {}
-        if (model_dir / "sentence_bert_config.json").exists():
-            st_config = json.loads((model_dir / "sentence_bert_config.json").read_text())
-        self.max_len = int(st_config.get("max_seq_length") or self.config.get("max_position_embeddings", 512))
-        modules = json.loads((model_dir / "modules.json").read_text())
-        self.normalize = modules[-1]["type"].endswith("Normalize")
+        self.max_len, self.normalize = model_settings(model_dir)
         self.tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tok.enable_truncation(self.max_len)
         self.tok.no_padding()

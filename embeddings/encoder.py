@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,11 +59,31 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 class Encoder:
     """A sentence-transformers model, loaded on first use, encoding in batches."""
 
-    def __init__(self, name: str | None = None, device: str | None = None) -> None:
+    def __init__(self, name: str | None = None, device: str | None = None, exports: Path | None = None) -> None:
         self.name = model_id(name)
         self.device = device or os.environ.get("READOUT_DEVICE") or "cpu"
+        self._exports = exports
         self._model: SentenceTransformer | None = None
-        self._fast: object | None | bool = None  # NumpyBert, or False when it does not apply
+        self._fast: object | None | bool = None  # OnnxBert or NumpyBert, or False when neither applies
+        self._many = False  # set by expect_many_questions
+
+    @property
+    def exports(self) -> Path:
+        """Where the ONNX export of this model's layers is kept: one per model and machine, in the
+        user's cache (it depends on the model alone, so every index shares it)."""
+        if self._exports is None:
+            import hashlib
+
+            from platformdirs import user_cache_dir
+
+            safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name.strip("/~.")[-60:]) or "model"
+            key = hashlib.sha256(self.name.encode()).hexdigest()[:10]
+            self._exports = Path(user_cache_dir("readout")) / "query-encoders" / f"{safe}-{key}"
+        return self._exports
+
+    @exports.setter
+    def exports(self, folder: Path) -> None:
+        self._exports = folder
 
     def _model_dir(self) -> Path | None:
         if self.name == DEFAULT_MODEL:
@@ -72,19 +93,68 @@ class Encoder:
         return p if p.is_dir() else None
 
     def _fast_encoder(self):
-        """The numpy encoder for this model, when it can reproduce it (see bert_numpy.py)."""
+        """The question encoder that needs no torch, when one reproduces this model: the numpy
+        encoder (bert_numpy.py), or, once many questions are expected, the ONNX export of its
+        layers (onnx_bert.py) when there is one and onnxruntime is installed.
+        READOUT_QUERY_ENCODER=onnx|numpy|torch forces one."""
         if self._fast is None:
             self._fast = False
-            if os.environ.get("READOUT_QUERY_ENCODER", "auto") != "torch":
+            choice = os.environ.get("READOUT_QUERY_ENCODER", "auto")
+            if choice != "torch":
                 from .bert_numpy import NumpyBert, supported
 
                 d = self._model_dir()
                 if d is not None and supported(d):
-                    try:
-                        self._fast = NumpyBert(d)
-                    except (OSError, ValueError, KeyError) as e:
-                        log.info("numpy encoder unavailable for %s (%s); using sentence-transformers", self.name, e)
+                    if choice == "onnx" or choice == "auto" and self._many:
+                        self._fast = self._onnx_encoder(d) or False
+                    if not self._fast:
+                        try:
+                            self._fast = NumpyBert(d)
+                        except (OSError, ValueError, KeyError) as e:
+                            log.info("numpy encoder unavailable for %s (%s); using sentence-transformers", self.name, e)
         return self._fast or None
+
+    def expect_many_questions(self) -> None:
+        """Many questions will follow (a bot, an evaluation): encode them with what is fastest
+        per question rather than to start. onnxruntime takes ~0.2 s longer to import and load
+        than the numpy encoder and then saves ~3.5 ms a question (benchmarks/latency.py, cold.py),
+        so a single `readout ask` keeps the numpy encoder."""
+        if not self._many:
+            self._many = True
+            if self._fast is not None and type(self._fast).__name__ != "OnnxBert":
+                self._fast = None
+
+    def _onnx_encoder(self, model_dir: Path):
+        from .onnx_bert import OnnxBert, exported
+
+        layers = exported(self.exports, model_dir)
+        if layers is None:
+            return None
+        try:
+            return OnnxBert(model_dir, layers)
+        except ImportError:  # onnxruntime is not installed
+            return None
+        except Exception as e:  # a damaged export: the numpy encoder does the same work
+            log.info("cannot use the ONNX question encoder in %s (%s); using the numpy encoder", self.exports, e)
+            return None
+
+    def export_for_queries(self) -> bool:
+        """Export the model's layers for question encoding into `exports`, unless they are there
+        already; loads sentence-transformers if needed. False when this model cannot be exported."""
+        from .bert_numpy import supported
+
+        d = self._model_dir()
+        if d is None or not supported(d):
+            return False
+        from .onnx_bert import export, exported
+
+        if exported(self.exports, d) is not None:
+            return True
+        if export(self._load(), d, self.exports) is None:
+            return False
+        if self._fast is not None and type(self._fast).__name__ != "OnnxBert":
+            self._fast = None  # pick the export up on the next question
+        return True
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Questions: a few short texts, where start-up time matters more than throughput, so the
@@ -129,6 +199,11 @@ class Encoder:
                 "(give --model a sentence-transformers model name or a local model folder)"
             ) from None
         return self._model
+
+    @property
+    def loaded(self) -> bool:
+        """Whether sentence-transformers is loaded (torch imported)."""
+        return self._model is not None
 
     @property
     def dim(self) -> int:

@@ -98,17 +98,27 @@ def _lock(index: Path, timeout: float = LOCK_TIMEOUT_S):
 
 
 def build(corpus: Path | str | None = None, index: Path | str | None = None, model: str | None = None,
-          compact: str | None = None) -> BuildReport:
+          compact: str | None = None, export_queries: bool = False) -> BuildReport:
     """Bring the index up to date with the corpus (re-encoding only what changed). `compact`
-    ("fp16", "sq8", "sq4", or "none") changes how vectors are stored; by default the index keeps its own."""
+    ("fp16", "sq8", "sq4", or "none") changes how vectors are stored; by default the index keeps its own.
+    A build that loads the model also exports its layers for questions (onnx_bert.py);
+    `export_queries` does so even when nothing needed encoding (it loads the model, once)."""
     paths = resolve_paths(corpus, index)
     try:
         with _lock(paths.index):
-            return _build_locked(paths, Encoder(model or _index_model(paths.index)), compact)
+            encoder = _encoder(paths, model)
+            report = _build_locked(paths, encoder, compact)
+            if export_queries:
+                encoder.export_for_queries()
+            return report
     except (CorpusError, ModelError, IndexError_) as e:
         raise EngineError(str(e)) from None
     except TimeoutError:
         raise EngineError(f"another readout process is updating {paths.index}; try again when it has finished") from None
+
+
+def _encoder(paths: Paths, model: str | None) -> Encoder:
+    return Encoder(model or _index_model(paths.index))
 
 
 def _index_model(index: Path) -> str | None:
@@ -134,7 +144,10 @@ def _build_locked(paths: Paths, encoder: Encoder, compact: str | None = None) ->
     if compact is None and previous is not None:
         compact = previous.manifest.settings.get("compact")
     compact = None if compact == "none" else compact
-    return build_index(paths.corpus, states, paths.index, encoder, previous, compact)
+    report = build_index(paths.corpus, states, paths.index, encoder, previous, compact)
+    if encoder.loaded:  # the build encoded with sentence-transformers: exporting now costs ~1 s
+        encoder.export_for_queries()
+    return report
 
 
 @dataclass
@@ -189,7 +202,7 @@ class Engine:
         """Open the index, building it first when it is missing or stale (`on_build` hears why)."""
         paths = resolve_paths(corpus, index)
         try:
-            encoder = Encoder(model or _index_model(paths.index))
+            encoder = _encoder(paths, model)
             _ensure_fresh(paths, model, encoder, on_build)
             stored = load_index(paths.index, files=False)
         except (CorpusError, ModelError, IndexError_) as e:
@@ -232,7 +245,9 @@ class Engine:
             raise EngineError(str(e)) from None
 
     def warm_up(self) -> None:
-        """Load the model now rather than on the first question."""
+        """Get ready for many questions (a bot, an evaluation): load the question encoder that
+        is fastest per question now rather than on the first question."""
+        self.searcher.encoder.expect_many_questions()
         self.ask_many(["warm up"], 1)
 
     @property

@@ -227,18 +227,18 @@ class StoredIndex:
     units: np.ndarray  # unit row -> global point id
     unit_keys: np.ndarray  # unit row -> hash of the unit's text
     point_cache: PointCache
-    vectors: Any  # Vectors, or a faiss.Index for an index held in memory only
+    vectors: Vectors
     lexical: Lexical
 
     @classmethod
     def of(cls, readouts: list[Readout], files: list[str], units: np.ndarray, vectors: Any, lexical: Lexical,
            manifest: Manifest | None = None, unit_keys: np.ndarray | None = None, point_cache: PointCache | None = None,
            path: Path = Path(".")) -> "StoredIndex":
-        """An index held in memory only (benchmarks build these)."""
+        """An index held in memory only (benchmarks build these); `vectors` a Vectors or a FAISS index."""
         return cls(path, manifest, ReadoutShelf.of(readouts), ReadoutTable.of([ReadoutTable.row(r, f) for r, f in zip(readouts, files)]),
                    units, unit_keys if unit_keys is not None else np.zeros(len(units), np.int64),
                    point_cache or PointCache(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(1, np.int64)),
-                   vectors, lexical)
+                   vectors if isinstance(vectors, Vectors) else Vectors(vectors), lexical)
 
     @property
     def readout_files(self) -> list[str]:

@@ -141,3 +141,56 @@ def test_updates_grow_the_faiss_index_in_place(tmp_path, monkeypatch, kind):
     third = load_index(index)
     assert (third.units >= 0).all() and third.vectors.ntotal == third.manifest.units
     assert Engine.load(corpus, index).ask("glacier melt", 1).hits[0].doc == "talk9.txt"
+
+
+def test_onnx_encoder_matches_sentence_transformers(encoders, tmp_path):
+    """The layers exported beside an index, run by onnxruntime, give the model's own vectors."""
+    import json
+
+    from embeddings.encoder import Encoder
+
+    _, torch_side = encoders
+    exports = tmp_path / "query-encoder"
+    before = torch_side.exports
+    torch_side.exports = exports
+    try:
+        assert torch_side.export_for_queries()
+    finally:
+        torch_side.exports = before
+    onnx_side = Encoder(exports=exports)
+    onnx_side.expect_many_questions()
+    a = onnx_side.encode_queries(QUESTIONS)
+    assert type(onnx_side._fast).__name__ == "OnnxBert" and onnx_side._model is None
+    b = torch_side.encode(QUESTIONS)
+    assert (a * b).sum(1).min() >= 0.9999
+    alone = np.stack([onnx_side.encode_queries([q])[0] for q in QUESTIONS])
+    assert (alone * b).sum(1).min() >= 0.9999
+
+    # a single `readout ask` starts faster without onnxruntime: it keeps the numpy encoder
+    one_shot = Encoder(exports=exports)
+    one_shot.encode_queries(QUESTIONS[:1])
+    assert type(one_shot._fast).__name__ == "NumpyBert"
+
+    # an export of other model files is never used
+    about = exports / "model.json"
+    about.write_text(json.dumps({"source": {"model_dir": "/elsewhere", "weights_bytes": 1}}))
+    other = Encoder(exports=exports)
+    other.expect_many_questions()
+    assert (other.encode_queries(QUESTIONS) * b).sum(1).min() >= 0.9999
+    assert type(other._fast).__name__ == "NumpyBert"
+
+
+def test_a_build_with_the_model_exports_the_question_encoder_and_a_serving_engine_uses_it(tmp_path, monkeypatch):
+    import embeddings.encoder as encoder
+    from embeddings.engine import Engine, build
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where the export is kept
+    monkeypatch.setattr(encoder, "FEW_TEXTS", 0)  # encode the bundled readout with sentence-transformers
+    index = tmp_path / "index"
+    build(BUNDLED, index)
+    assert list((tmp_path / "cache").rglob("layers.onnx"))
+    engine = Engine.load(BUNDLED, index)
+    engine.warm_up()
+    assert type(engine.searcher.encoder._fast).__name__ == "OnnxBert"
+    hit = engine.ask("what was said about grave visits?", 1).hits[0]
+    assert hit.point == 5
