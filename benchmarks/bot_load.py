@@ -257,7 +257,7 @@ def main() -> None:
     bundled_index = CACHE / "bundled-index"
     if stale_reason(ROOT / "corpus", bundled_index, None):
         log(f"building the bundled corpus's index in {bundled_index}")
-        build(ROOT / "corpus", bundled_index)
+    build(ROOT / "corpus", bundled_index, export_queries=True)  # as `readout index`: with the question encoder
     corpora.append((ROOT / "corpus", bundled_index, "bundled (1 readout, 7 points)"))
     if args.points:
         n_readouts = -(-args.points // 6)

@@ -78,7 +78,7 @@ def main() -> None:
     bundled, bundled_index = ROOT / "corpus", CACHE / "bundled-index"
     if stale_reason(bundled, bundled_index, None):
         log(f"building the bundled corpus's index in {bundled_index} (untimed)")
-        build(bundled, bundled_index)
+    build(bundled, bundled_index, export_queries=True)  # as `readout index`: with the question encoder
     exe = readout_exe()
     cmds: list[tuple[str, str, list[str]]] = [
         ("python -c pass", "", [sys.executable, "-c", "pass"]),

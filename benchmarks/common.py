@@ -203,7 +203,9 @@ class GeneratedEncoder:
     hash (deterministic), clustered like real embeddings. Search and update costs do not depend on
     what the vectors say; the index is otherwise built by the engine itself (engine.build)."""
 
-    def __init__(self, name: str | None = None, device: str | None = None) -> None:
+    loaded = False  # no model to export the question encoder from: cached_corpus exports with the real one
+
+    def __init__(self, name: str | None = None, device: str | None = None, exports: Path | None = None) -> None:
         from embeddings.encoder import model_id
 
         self.name = model_id(name)
@@ -233,6 +235,14 @@ def _corpus_key(readouts: list[tuple[str, str]]) -> str:
     return h.hexdigest()[:12]
 
 
+def _export_queries(corpus: Path, index: Path) -> None:
+    """The ONNX question encoder a build with the model leaves in the user's cache (the generated
+    vectors' build never loads the model): exported once, with the real model."""
+    from embeddings.encoder import Encoder
+
+    Encoder().export_for_queries()
+
+
 def cached_corpus(n_readouts: int, seed: int = 0, vectors: str = "generated", compact: str | None = None) -> tuple[Path, Path]:
     """(corpus folder, index folder) of a synthetic corpus, built once and kept in benchmarks/.cache.
 
@@ -259,6 +269,7 @@ def cached_corpus(n_readouts: int, seed: int = 0, vectors: str = "generated", co
         if reason is None:
             m = read_manifest(index)
             if m.settings.get("faiss") == index_kind(m.units, compact):
+                _export_queries(corpus, index)
                 return corpus, index
             reason = f"this version of the engine makes a {index_kind(m.units, compact)} index, not {m.settings.get('faiss')}"
         log(f"the cached index in {home} cannot be used as it is ({reason}); updating it")
@@ -294,4 +305,5 @@ def _build_cached(corpus: Path, index: Path, vectors: str, compact: str | None, 
         rep = engine.build(corpus, index, compact=compact or "none")
     log(f"built {rep.readouts} readouts, {rep.points} points, {rep.units} vectors ({rep.encoded} encoded) "
         f"in {time.perf_counter() - t:.0f} s")
+    _export_queries(corpus, index)
     (home / "complete").write_text(f"{rep.readouts} {rep.points} {rep.units}\n")
