@@ -217,7 +217,9 @@ def faiss_index(vectors: np.ndarray):
 def searcher_runs(searcher, questions: list[str], qv: np.ndarray, depth: int) -> list[dict[str, float]]:
     """Each question's top `depth` documents and scores, as readout's Searcher ranks them (with
     the question vectors already computed, so it goes through `_rank`, not `answers`)."""
-    return [{h.doc: h.score for h in searcher._rank(q, v, depth).hits} for q, v in zip(questions, qv)]
+    from embeddings.query import read_question
+
+    return [{h.doc: h.score for h in searcher._rank(read_question(q), v, depth).hits} for q, v in zip(questions, qv)]
 
 
 # ---------------------------------------------------------------- a vectorised model of the fusion, for experiments
