@@ -15,7 +15,7 @@ hits both alike (each round: every question through `ask`, then every question t
 Sizes up to --real-up-to points use real embeddings of real-looking text (encoded once, cached in
 benchmarks/.cache); larger sizes use generated vectors. For approximate (HNSW, IVF) indexes it also
 reports recall@10 against exact search: the exact top 10 found in the top 10 of the FAISS search as
-the searcher makes it (it asks for 2 x `candidates` = 400 rows, so HNSW explores at least 400).
+the searcher makes it (it asks for `Settings.dense_rows` = 256 rows, as many as HNSW explores).
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def main() -> None:
         ask_t, floor_st, floor_enc, recall = [], [], [], []
         # search asks FAISS for this many rows (HNSW then explores at least as many): recall@10
         # is of the top 10 of that list, as the searcher gets them
-        depth = min(stored.vectors.ntotal, 2 * searcher.settings.candidates)
+        depth = min(stored.vectors.ntotal, searcher.settings.dense_rows)
         searcher.answers(QUESTIONS[:2], 5)
         for _ in range(args.rounds):
             # the questions back to back through `ask`, then through the floors: an exact search of
@@ -184,7 +184,7 @@ def main() -> None:
                  "floor (ask's encoder) p50 ms", "p50 / floor", "recall@10 (questions)", "recall@10 (generated queries)", "setup s"],
                 rows))
     print(f"\n{len(QUESTIONS)} questions x {args.rounds} rounds per size; floor = encode + exact IndexFlatIP search, k=10. "
-          "Recall@10 of the approximate index against exact search (in the top 10 of the searcher's 400-row FAISS search), for the questions and, where the vectors are "
+          "Recall@10 of the approximate index against exact search (in the top 10 of the searcher's 256-row FAISS search), for the questions and, where the vectors are "
           "generated, for 200 queries drawn around the same centres as the vectors (the questions are nearly "
           "equidistant from generated vectors, so only the second says how the index does on its own data). "
           "Setup: the synthetic corpus, its BM25 and FAISS index (a generated size's FAISS index is read from "

@@ -9,7 +9,7 @@ vectors `beir.py` cached for a BEIR dataset (SciFact: 63,539 vectors of real abs
 holds out --queries of them as queries (drawn from the data itself) and, for the approximate
 index each `--compact` choice makes past the size threshold (`embeddings.indexer.approximate_kind`,
 with the search-time settings `load_index` applies), reports recall@10 against exact float32 search
-in the top 10 of a 400-row search (as the searcher asks for), and the time per search. Run
+in the top 10 of a 256-row search (as the searcher asks for), and the time per search. Run
 `benchmarks/beir.py ../shared/benchmarks/scifact` once first to make the cache.
 """
 
@@ -34,7 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, default=CACHE / "scifact-all-MiniLM-L6-v2.npz")
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--depth", type=int, default=400, help="rows asked of FAISS (2 x the searcher's candidates)")
+    ap.add_argument("--depth", type=int, default=256, help="rows asked of FAISS (the searcher's Settings.dense_rows)")
     args = ap.parse_args()
     if not args.cache.exists():
         raise SystemExit(f"no cached vectors at {args.cache}: run benchmarks/beir.py ../shared/benchmarks/scifact first")
