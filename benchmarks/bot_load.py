@@ -131,6 +131,13 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
                 # the bot runs this tree's code, whatever the installed package points at
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                 "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "XDG_CACHE_HOME": str(tmp / "cache")})
+    # its own cache, but with the question encoder a build with the model leaves in the user's
+    from embeddings.encoder import Encoder
+
+    exported = Encoder().exports
+    if exported.is_dir():
+        (tmp / "cache" / "readout" / "query-encoders").mkdir(parents=True)
+        (tmp / "cache" / "readout" / "query-encoders" / exported.name).symlink_to(exported)
     err = open(tmp / "stderr.txt", "wb")
     t_start = time.monotonic()
     profile = None

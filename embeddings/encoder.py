@@ -112,6 +112,7 @@ class Encoder:
                             self._fast = NumpyBert(d)
                         except (OSError, ValueError, KeyError) as e:
                             log.info("numpy encoder unavailable for %s (%s); using sentence-transformers", self.name, e)
+            log.info("questions encoded by %s", type(self._fast).__name__ if self._fast else "sentence-transformers")
         return self._fast or None
 
     def expect_many_questions(self) -> None:
