@@ -158,8 +158,8 @@ class Encoder:
         return True
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Questions: a few short texts, where start-up time matters more than throughput, so the
-        numpy encoder serves them unless sentence-transformers is already loaded."""
+        """Questions: a few short texts, so an encoder without torch serves them (`_fast_encoder`)
+        unless sentence-transformers is already loaded."""
         if self._model is None:
             fast = self._fast_encoder()
             if fast is not None:

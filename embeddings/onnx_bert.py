@@ -2,10 +2,10 @@
 
 The numpy encoder (bert_numpy.py) needs no export, but a question costs it ~9 ms on one core,
 three quarters of it in six layers of small matrix products that numpy hands to BLAS one by one;
-onnxruntime runs the same layers from one graph in ~5.5 ms (2 cores, 16 questions). So when an
-index is built with sentence-transformers (torch is loaded then anyway), the model's BERT layers
-are exported, once per model, into the user's cache (Encoder.exports), and processes that answer
-many questions use them when onnxruntime is installed.
+onnxruntime runs the same layers from one graph in ~5.5 ms (one thread each, questions one at a
+time). So when an index is built with sentence-transformers (torch is loaded then anyway), the
+model's BERT layers are exported, once per model, into the user's cache (Encoder.exports), and
+processes that answer many questions use them when onnxruntime is installed.
 
 Only the layers are exported: the word embeddings (47 MB of all-MiniLM-L6-v2's 90 MB) are looked
 up a row per token from the model's own safetensors file, mapped, as bert_numpy does, so the bot
