@@ -235,7 +235,7 @@ def _corpus_key(readouts: list[tuple[str, str]]) -> str:
     return h.hexdigest()[:12]
 
 
-def _export_queries(corpus: Path, index: Path) -> None:
+def _export_queries() -> None:
     """The ONNX question encoder a build with the model leaves in the user's cache (the generated
     vectors' build never loads the model): exported once, with the real model."""
     from embeddings.encoder import Encoder
@@ -269,7 +269,7 @@ def cached_corpus(n_readouts: int, seed: int = 0, vectors: str = "generated", co
         if reason is None:
             m = read_manifest(index)
             if m.settings.get("faiss") == index_kind(m.units, compact):
-                _export_queries(corpus, index)
+                _export_queries()
                 return corpus, index
             reason = f"this version of the engine makes a {index_kind(m.units, compact)} index, not {m.settings.get('faiss')}"
         log(f"the cached index in {home} cannot be used as it is ({reason}); updating it")
@@ -305,5 +305,5 @@ def _build_cached(corpus: Path, index: Path, vectors: str, compact: str | None, 
         rep = engine.build(corpus, index, compact=compact or "none")
     log(f"built {rep.readouts} readouts, {rep.points} points, {rep.units} vectors ({rep.encoded} encoded) "
         f"in {time.perf_counter() - t:.0f} s")
-    _export_queries(corpus, index)
+    _export_queries()
     (home / "complete").write_text(f"{rep.readouts} {rep.points} {rep.units}\n")

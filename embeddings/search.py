@@ -85,7 +85,7 @@ class Searcher:
         """The questions are encoded in another thread while this one reads them and finds
         their BM25 candidates (onnxruntime and numpy's indexing let go of the GIL): at a million
         points that takes ~4 ms a question, half what encoding it takes, and the two overlapped
-        cut a question from ~17 to ~14 ms on two cores. Words are scored ahead for as many
+        took a question from 17-20 to 15-16 ms on two cores. Words are scored ahead for as many
         questions as 16 MB of scores hold (at least one); the rest while ranking."""
         vecs = _workers().submit(self.encoder.encode_queries, questions)
         ahead = max(1, LEXICAL_AHEAD // max(1, self.index.lexical.n_docs))
