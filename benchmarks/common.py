@@ -205,7 +205,7 @@ class GeneratedEncoder:
 
     loaded = False  # no model to export the question encoder from: cached_corpus exports with the real one
 
-    def __init__(self, name: str | None = None, device: str | None = None, exports: Path | None = None) -> None:
+    def __init__(self, name: str | None = None, device: str | None = None) -> None:
         from embeddings.encoder import model_id
 
         self.name = model_id(name)

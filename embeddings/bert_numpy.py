@@ -148,26 +148,51 @@ def supported(model_dir: Path) -> bool:
         return False
 
 
-def model_settings(model_dir: Path) -> tuple[int, bool]:
-    """The longest input in tokens and whether vectors are normalised, as sentence-transformers has them."""
-    config = json.loads((model_dir / "config.json").read_text())
-    st_config = {}
-    if (model_dir / "sentence_bert_config.json").exists():
-        st_config = json.loads((model_dir / "sentence_bert_config.json").read_text())
-    max_len = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
-    modules = json.loads((model_dir / "modules.json").read_text())
-    return max_len, modules[-1]["type"].endswith("Normalize")
+class QuestionEncoder:
+    """What the encoders without torch share: the model's tokenizer and settings as
+    sentence-transformers reads them, and batching of similar lengths; subclasses give `_forward`
+    (token ids of a batch -> pooled vectors) and `dim`."""
 
+    dim: int
 
-class NumpyBert:
     def __init__(self, model_dir: Path) -> None:
         from tokenizers import Tokenizer
 
-        self.config = json.loads((model_dir / "config.json").read_text())
-        self.max_len, self.normalize = model_settings(model_dir)
+        config = json.loads((model_dir / "config.json").read_text())
+        st_config = {}
+        if (model_dir / "sentence_bert_config.json").exists():
+            st_config = json.loads((model_dir / "sentence_bert_config.json").read_text())
+        self.max_len = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
+        modules = json.loads((model_dir / "modules.json").read_text())
+        self.normalize = modules[-1]["type"].endswith("Normalize")
         self.tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tok.enable_truncation(self.max_len)
         self.tok.no_padding()
+
+    def encode(self, texts: list[str], batch_size: int = 32, threads: int = 1) -> np.ndarray:
+        """`threads`: BLAS threads; one for questions (see blas.py), more for a build's texts."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        encs = self.tok.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))  # batch similar lengths
+        with blas_threads(threads):
+            for s in range(0, len(order), batch_size):
+                idx = order[s : s + batch_size]
+                out[idx] = self._forward([encs[i].ids for i in idx])
+        return out
+
+    def _forward(self, ids_list: list[list[int]]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _finish(self, pooled: np.ndarray) -> np.ndarray:
+        if self.normalize:
+            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return pooled.astype(np.float32)
+
+
+class NumpyBert(QuestionEncoder):
+    def __init__(self, model_dir: Path) -> None:
+        super().__init__(model_dir)
+        self.config = json.loads((model_dir / "config.json").read_text())
         # the encoder layers are used whole by every question: read them into memory and lay them
         # out for the products; the embedding tables are looked up a row per token: keep them mapped
         w = _read_safetensors(model_dir / "model.safetensors", copy=lambda name: "embeddings." not in name)
@@ -204,17 +229,6 @@ class NumpyBert:
                 norm2_w=b(f"{p}.output.LayerNorm", "weight"), norm2_b=b(f"{p}.output.LayerNorm"),
             ))
 
-    def encode(self, texts: list[str], batch_size: int = 32, threads: int = 1) -> np.ndarray:
-        """`threads`: BLAS threads; one for questions (see below), more for a build's texts."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        encs = self.tok.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))  # batch similar lengths
-        with blas_threads(threads):  # one for questions: see blas.py
-            for s in range(0, len(order), batch_size):
-                idx = order[s : s + batch_size]
-                out[idx] = self._forward([encs[i].ids for i in idx])
-        return out
-
     def _forward(self, ids_list: list[list[int]]) -> np.ndarray:
         """The texts' tokens packed into one (tokens, hidden) matrix with no padding: every layer
         but attention works token by token, so a batch costs one product per weight matrix, over
@@ -235,10 +249,7 @@ class NumpyBert:
             x = _layer_norm(_linear(ctx, layer.out_w, layer.out_b, x), layer.norm1_w, layer.norm1_b, self.eps)
             h = _gelu(_linear(x, layer.up_w, layer.up_b))
             x = _layer_norm(_linear(h, layer.down_w, layer.down_b, x), layer.norm2_w, layer.norm2_b, self.eps)
-        pooled = np.add.reduceat(x, starts, axis=0) / lens[:, None].astype(np.float32)
-        if self.normalize:
-            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-        return pooled.astype(np.float32)
+        return self._finish(np.add.reduceat(x, starts, axis=0) / lens[:, None].astype(np.float32))
 
     def _heads(self, m: np.ndarray) -> np.ndarray:
         """(..., length, hidden) -> (..., heads, length, head size)."""

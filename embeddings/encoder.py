@@ -122,8 +122,12 @@ class Encoder:
         so a single `readout ask` keeps the numpy encoder."""
         if not self._many:
             self._many = True
-            if self._fast is not None and type(self._fast).__name__ != "OnnxBert":
-                self._fast = None
+            self._choose_again()
+
+    def _choose_again(self) -> None:
+        """Let the next question pick its encoder anew, unless onnxruntime already serves."""
+        if self._fast is not None and type(self._fast).__name__ != "OnnxBert":
+            self._fast = None
 
     def _onnx_encoder(self, model_dir: Path):
         from .onnx_bert import OnnxBert, exported
@@ -153,8 +157,7 @@ class Encoder:
             return True
         if export(self._load(), d, self.exports) is None:
             return False
-        if self._fast is not None and type(self._fast).__name__ != "OnnxBert":
-            self._fast = None  # pick the export up on the next question
+        self._choose_again()
         return True
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

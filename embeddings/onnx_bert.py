@@ -8,9 +8,10 @@ model's BERT layers are exported, once per model, into the user's cache (Encoder
 processes that answer many questions use them when onnxruntime is installed.
 
 Only the layers are exported: the word embeddings (47 MB of all-MiniLM-L6-v2's 90 MB) are looked
-up a row per token from the model's own safetensors file, mapped, as bert_numpy does, so the bot
-holds no more than the layers' 43 MB. Pooling and normalising stay in numpy. The test suite checks
-the vectors against sentence-transformers (cosine >= 0.9999).
+up a row per token from the model's own safetensors file, mapped, as bert_numpy does, so the
+session holds the layers' 43 MB, as the numpy encoder does (the bot's RSS still grew ~35 MB, 21
+of them the onnxruntime library). Tokenizing, pooling and normalising are bert_numpy's. The test
+suite checks the vectors against sentence-transformers (cosine >= 0.9999).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .bert_numpy import QuestionEncoder, _read_safetensors
 
 log = logging.getLogger(__name__)
 
@@ -92,19 +95,13 @@ def export(st_model: Any, model_dir: Path, folder: Path) -> Path | None:
     return folder / LAYERS
 
 
-class OnnxBert:
+class OnnxBert(QuestionEncoder):
     """Questions through the exported layers; the same tokenizer and pooling as bert_numpy."""
 
     def __init__(self, model_dir: Path, layers: Path) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
-        from .bert_numpy import _read_safetensors, model_settings
-
-        self.max_len, self.normalize = model_settings(model_dir)
-        self.tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tok.enable_truncation(self.max_len)
-        self.tok.no_padding()
+        super().__init__(model_dir)
         tables = _read_safetensors(model_dir / "model.safetensors", copy=lambda name: False)  # all mapped
         self.word = tables.get("bert.embeddings.word_embeddings.weight", tables.get("embeddings.word_embeddings.weight"))
         if self.word is None:
@@ -118,16 +115,6 @@ class OnnxBert:
         opts.log_severity_level = 3
         self.session = ort.InferenceSession(str(layers), opts, providers=["CPUExecutionProvider"])
 
-    def encode(self, texts: list[str], batch_size: int = 32, threads: int = 1) -> np.ndarray:
-        """`threads` is accepted for the numpy encoder's signature; the session uses one."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        encs = self.tok.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))  # pad little
-        for s in range(0, len(order), batch_size):
-            idx = order[s : s + batch_size]
-            out[idx] = self._forward([encs[i].ids for i in idx])
-        return out
-
     def _forward(self, ids_list: list[list[int]]) -> np.ndarray:
         lens = np.array([len(ids) for ids in ids_list])
         emb = np.zeros((len(ids_list), int(lens.max()), self.dim), dtype=np.float32)
@@ -136,7 +123,4 @@ class OnnxBert:
             emb[i, : len(ids)] = self.word[ids]
             mask[i, : len(ids)] = 1
         hidden = self.session.run(None, {"inputs_embeds": emb, "attention_mask": mask})[0]
-        pooled = np.einsum("btd,bt->bd", hidden, mask.astype(np.float32)) / lens[:, None].astype(np.float32)
-        if self.normalize:
-            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-        return pooled.astype(np.float32)
+        return self._finish(np.einsum("btd,bt->bd", hidden, mask.astype(np.float32)) / lens[:, None].astype(np.float32))
