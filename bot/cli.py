@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from bot.options import corpus_option, fail, index_option, model_option
+from bot.options import corpus_option, fail, index_option, model_option, plural
 
 log = logging.getLogger("readout")
 
@@ -43,11 +43,27 @@ def _setup_logging(verbose: int) -> None:
         warnings.filterwarnings("ignore")
 
 
+def _more_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    """-v given after the subcommand adds to any given before it (`readout -v ask -v` is -vv)."""
+    if not value or ctx.resilient_parsing:
+        return
+    root = ctx.find_root()
+    root.meta["readout.verbose"] = root.meta.get("readout.verbose", 0) + value
+    _setup_logging(root.meta["readout.verbose"])
+
+
+def _verbose_option() -> click.Option:
+    return click.Option(["-v", "--verbose"], count=True, expose_value=False, is_eager=True,
+                        callback=_more_verbose, help="More logging (-vv for debug).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.version_option(package_name="readout", message="readout %(version)s")
-def cli(verbose: int) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
     """Ask questions of diplomatic readouts and get back the numbered points that answer them."""
+    ctx.meta["readout.verbose"] = verbose
     _setup_logging(verbose)
 
 
@@ -64,9 +80,12 @@ def index(corpus: Path | None, index: Path | None, model: str | None, compact: s
     from embeddings.engine import EngineError, build, resolve_paths
 
     paths = resolve_paths(corpus, index)
-    click.echo(f"readout: indexing {paths.corpus} into {paths.index}", err=True)
+
+    def announce(p) -> None:
+        click.echo(f"readout: indexing {p.corpus} into {p.index}", err=True)
+
     try:
-        report = build(paths.corpus, paths.index, model, compact)
+        report = build(paths.corpus, paths.index, model, compact, on_start=announce)
     except EngineError as e:
         fail(str(e))
     if as_json:
@@ -78,7 +97,16 @@ def index(corpus: Path | None, index: Path | None, model: str | None, compact: s
     else:
         skipped = f", {report.skipped} skipped" if report.skipped else ""
         reused = f", {report.units - report.encoded} reused" if report.encoded < report.units else ""
-        click.echo(f"Indexed {report.readouts} readouts, {report.points} points ({report.units} vectors{reused}{skipped}) in {report.seconds:.1f} s")
+        click.echo(f"Indexed {plural(report.readouts, 'readout')}, {counted_points(report)} "
+                   f"({plural(report.units, 'vector')}{reused}{skipped}) in {report.seconds:.1f} s")
+
+
+def counted_points(report) -> str:
+    """Points as `readout list` counts them (numbered points), and the preambles beside them."""
+    from embeddings.engine import preambles_in
+
+    pre = preambles_in(report.path)
+    return plural(report.points - pre, "point") + (f" and {plural(pre, 'preamble')}" if pre else "")
 
 
 def _load_engine(corpus: Path | None, index: Path | None, model: str | None):
@@ -95,8 +123,10 @@ def _load_engine(corpus: Path | None, index: Path | None, model: str | None):
 
 
 def _questions_from(stream) -> Iterator[str]:
-    for line in stream:
-        q = line.strip()
+    """Lines of a byte stream as questions: bytes that are not UTF-8 are replaced, so one bad
+    line is still answered and the lines after it too."""
+    for raw in stream:
+        q = raw.decode("utf-8", "replace").strip()
         if q:
             yield q
 
@@ -107,14 +137,14 @@ def _interactive(engine, k: int, as_json: bool) -> None:
         from platformdirs import user_state_dir
 
         hist = Path(user_state_dir("readout")) / "history"
-        hist.parent.mkdir(parents=True, exist_ok=True)
         try:
+            hist.parent.mkdir(parents=True, exist_ok=True)
             readline.read_history_file(hist)
-        except OSError:
+        except OSError:  # no history yet, or a state folder that cannot be made: asking still works
             pass
     except ImportError:
         readline, hist = None, None
-    click.echo(f"Ask about {len(engine.readouts)} readouts. Ctrl-D or 'exit' to leave.", err=True)
+    click.echo(f"Ask about {plural(len(engine.readouts), 'readout')}. Ctrl-D or 'exit' to leave; Ctrl-C cancels a line.", err=True)
     try:
         while True:
             try:
@@ -122,10 +152,18 @@ def _interactive(engine, k: int, as_json: bool) -> None:
             except EOFError:
                 click.echo("", err=True)
                 break
+            except KeyboardInterrupt:  # cancels the line being typed, as in a shell
+                click.echo("", err=True)
+                continue
             if q.lower() in {"exit", "quit", ":q"}:
+                if readline is not None and readline.get_current_history_length():
+                    readline.remove_history_item(readline.get_current_history_length() - 1)
                 break
             if q:
-                _answer(engine, q, k, as_json)
+                try:
+                    _answer(engine, q, k, as_json)
+                except KeyboardInterrupt:
+                    click.echo("", err=True)
     finally:
         if readline is not None and hist is not None:
             try:
@@ -134,13 +172,15 @@ def _interactive(engine, k: int, as_json: bool) -> None:
                 pass
 
 
-def _answer(engine, question: str, k: int, as_json: bool) -> None:
+def _answer(engine, question: str, k: int, as_json: bool, echo_question: bool = False) -> None:
     from bot.answer_text import format_answer
 
     answer = engine.ask(question, k)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
+        if echo_question:  # among many answers, each says which question it answers
+            click.echo(f"Q: {answer.question}\n")
         click.echo(format_answer(answer))
         click.echo("")
 
@@ -166,8 +206,8 @@ def ask(corpus: Path | None, index: Path | None, model: str | None, k: int, as_j
         elif sys.stdin.isatty():
             _interactive(engine, k, as_json)
         else:
-            for q in _questions_from(sys.stdin):
-                _answer(engine, q, k, as_json)
+            for q in _questions_from(sys.stdin.buffer):
+                _answer(engine, q, k, as_json, echo_question=True)
     except EngineError as e:
         fail(str(e))
 
@@ -180,12 +220,17 @@ def _register() -> None:
 
     for command in (eval_command, telegram_command, add_command, remove_command, list_command):
         cli.add_command(command)
+    for command in cli.commands.values():
+        if not any("--verbose" in getattr(p, "opts", ()) for p in command.params):
+            command.params.append(_verbose_option())
 
 
 _register()
 
 
 def main() -> None:
+    from embeddings.env import SettingError
+
     try:
         cli(prog_name="readout")
     except KeyboardInterrupt:
@@ -194,6 +239,8 @@ def main() -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)
+    except SettingError as e:
+        fail(str(e))
     except Exception as e:  # the last line of defence: one line, never a traceback
         if logging.getLogger().level <= logging.DEBUG:
             raise

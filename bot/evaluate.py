@@ -24,13 +24,17 @@ def eval_command(corpus: Path | None, index: Path | None, model: str | None, as_
     questions no readout answers; an optional "kind" groups the figures.
     """
     from bot.cli import _load_engine
-    from embeddings.evaluation import QuestionsError, load_questions, score
+    from embeddings.evaluation import QuestionsError, check_docs, load_questions, score
 
     try:
         qs = load_questions(questions)
     except QuestionsError as e:
         fail(str(e))
     engine = _load_engine(corpus, index, model)
+    try:
+        check_docs(qs, list(engine.table.docs), questions)
+    except QuestionsError as e:
+        fail(str(e))
     answers = engine.ask_many([q.q for q in qs], k=10)
     report = score(qs, answers)
     if as_json:

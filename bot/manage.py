@@ -28,7 +28,7 @@ from pathlib import Path
 
 import click
 
-from bot.options import corpus_option, fail, index_option
+from bot.options import corpus_option, fail, index_option, plural
 from embeddings.library import (
     ManageError,
     Outcome,
@@ -62,7 +62,9 @@ def update_index(corpus: Path, index: Path, what: str) -> None:
         report = build(corpus, index)
     except EngineError as e:
         fail(f"{what}, but could not update the index: {one_line(e)}")
-    click.echo(f"Index updated: {report.readouts} readouts, {report.points} points in {report.seconds:.1f} s")
+    from bot.cli import counted_points
+
+    click.echo(f"Index updated: {plural(report.readouts, 'readout')}, {counted_points(report)} in {report.seconds:.1f} s")
 
 
 # --- the commands ----------------------------------------------------------------------------------
@@ -122,7 +124,7 @@ def add_command(sources: tuple[str, ...], corpus: Path | None, index: Path | Non
     for o in outcomes:
         d = o.draft
         if o.doc:
-            n = f"{d.points} point{'s' if d.points != 1 else ''}"
+            n = plural(d.points, "point")
             click.echo(f"Added {o.doc}: {d.title} ({d.date.isoformat()}, {n})")
         else:
             click.echo(f"Already in the corpus: {o.source} is {o.duplicate_of} ({o.why})")
@@ -156,7 +158,7 @@ def remove_command(docs: tuple[str, ...], corpus: Path | None, index: Path | Non
 
 @click.command("list")
 @corpus_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of {doc, title, date, points, source}.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of {doc, title, date, points, preamble, source}.")
 def list_command(corpus: Path | None, as_json: bool) -> None:
     """List the readouts in the corpus, newest first: date, points, file, title and source."""
     from embeddings.corpus import CorpusError
@@ -179,4 +181,6 @@ def list_command(corpus: Path | None, as_json: bool) -> None:
         source = f"  ({r['source']})" if r["source"] else ""
         click.echo(f"{r['date'] or 'undated':<10}  {r['points']:>6}  {r['doc']:<{width}}  {r['title']}{source}")
     total = sum(r["points"] for r in rows)
-    click.echo(f"{len(rows)} readouts, {total} points in {root}", err=True)
+    pre = sum(r["preamble"] for r in rows)
+    preambles = f" and {plural(pre, 'preamble')}" if pre else ""
+    click.echo(f"{plural(len(rows), 'readout')}, {plural(total, 'point')}{preambles} in {root}", err=True)

@@ -53,7 +53,9 @@ class Trimmer:
 
     def __init__(self, interval: float = INTERVAL) -> None:
         self.interval = interval
-        self._last = 0.0
+        # -inf, not 0.0: the monotonic clock counts from an arbitrary point (boot, on Linux), so
+        # on a machine up for less than `interval` a start at 0.0 would skip the first trim
+        self._last = float("-inf")
         self._lock = threading.Lock()
         self.trims = 0
 

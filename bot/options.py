@@ -21,6 +21,11 @@ model_option = click.option(
 )
 
 
+def plural(n: int, word: str) -> str:
+    """"1 readout", "2 readouts", "1,200 points"."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def fail(message: str, code: int = 1) -> None:
     """`readout: error: <what is wrong and what to do>` on stderr, then exit."""
     click.echo(f"readout: error: {message}", err=True)

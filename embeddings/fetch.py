@@ -8,12 +8,11 @@ can print it as it is.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-TIMEOUT_S = float(os.environ.get("READOUT_FETCH_TIMEOUT", "20"))
+TIMEOUT_S = 20.0  # default of $READOUT_FETCH_TIMEOUT
 MAX_BYTES = 5 * 1024 * 1024
 # what `readout add` accepts; anything else (images, PDFs, JSON, archives) is refused
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -89,11 +88,18 @@ def _sniff(body: bytes) -> str:
     return ""
 
 
-def fetch(url: str, timeout: float = TIMEOUT_S, max_bytes: int = MAX_BYTES) -> Page:
+def fetch(url: str, timeout: float | None = None, max_bytes: int = MAX_BYTES) -> Page:
     """GET `url`, following redirects (http and https only); refuse what is not HTML or text, what
     is larger than `max_bytes` (reading stops there) and what takes longer than `timeout` seconds."""
     import httpx
 
+    from .env import FETCH_TIMEOUT, SettingError, seconds
+
+    if timeout is None:
+        try:
+            timeout = seconds(FETCH_TIMEOUT, TIMEOUT_S) or TIMEOUT_S
+        except SettingError as e:
+            raise FetchError(str(e)) from None
     url = check_url(url)
     host = urlsplit(url).hostname
     deadline = time.monotonic() + timeout

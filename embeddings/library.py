@@ -321,6 +321,7 @@ def list_readouts(corpus: Path) -> list[dict]:
             "title": r.title,
             "date": r.iso_date,
             "points": sum(1 for p in r.points if not p.preamble),
+            "preamble": any(p.preamble for p in r.points),
             "source": r.source,
         }
         for r in readouts
