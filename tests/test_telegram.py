@@ -8,6 +8,7 @@ bot with SIGTERM and checks its output.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -25,12 +26,34 @@ GRAVE = "What was said about grave visits?"
 ANSWER_TIMEOUT = 15.0
 
 
+# What a Telegram user must never be shown: command-line options, readout's own commands, the
+# operator's environment variables.
+CLI_WORDS = re.compile(r"(?<![\w-])--[a-z][a-z-]+|\breadout (?:index|add|remove|ask|eval|list|telegram)\b"
+                       r"|\b(?:READOUT|TELEGRAM)_[A-Z_]+\b")
+
+
+def shown_to_users(api: FakeBotAPI) -> list[str]:
+    """Every text users saw: messages and edits, button notices, inline results and buttons."""
+    with api.cond:
+        texts = [s.plain for s in api.sent]
+        texts += [a["text"] for a in api.callback_answers if a["text"]]
+        for a in api.inline_answers:
+            texts += [r.get("_plain", "") + " " + str(r.get("title", "")) + " "
+                      + str(r.get("description", "")) for r in a["results"]]
+            if a["button"]:
+                texts.append(a["button"]["text"])
+    return texts
+
+
 @pytest.fixture
 def api(telegram_bot: BotProcess, bot_api: FakeBotAPI):
-    """The server, with records cleared; after the test, nothing may have been refused."""
+    """The server, with records cleared; after the test, nothing may have been refused, and
+    nothing shown to a user may name a command-line option or variable."""
     bot_api.clear_records()
     yield bot_api
     assert bot_api.rejections == [], f"the Bot API refused: {bot_api.rejections}"
+    leaks = [t for t in shown_to_users(bot_api) if CLI_WORDS.search(t)]
+    assert leaks == [], f"texts for users name options or variables: {leaks}"
 
 
 @pytest.fixture
@@ -156,8 +179,29 @@ def test_sources_pages_and_readout_command(api: FakeBotAPI, chats: ChatIds) -> N
 
     msgs = ask(api, chat, "/readout 1", 2)
     assert msgs[1].plain.startswith("1. Testland-Exampleland Relations\nMarch 14, 2023 · 3 points")
-    msgs = ask(api, chat, "/readout 99", 3)
-    assert msgs[2].plain == "Usage: /readout N, where N is a readout's number in /sources (1–11)."
+
+
+
+@pytest.mark.parametrize("args, reply", [
+    ("99", "There is no readout 99: /sources lists 11."),
+    ("12", "There is no readout 12: /sources lists 11."),
+    ("0", "There is no readout 0: /sources numbers them from 1 to 11."),
+    ("-1", "There is no readout -1: /sources numbers them from 1 to 11."),
+    ("abc", "“abc” is not a readout number. Send /readout N, where N is a readout's number in "
+            "/sources (from 1 to 11)."),
+    ("²", "“²” is not a readout number. Send /readout N, where N is a readout's number in "
+          "/sources (from 1 to 11)."),
+    ("", "Which readout? Send /readout N, where N is its number in /sources (from 1 to 11)."),
+])
+def test_readout_numbers_that_do_not_exist_are_answered_in_plain_words(
+        api: FakeBotAPI, chats: ChatIds, args: str, reply: str) -> None:
+    chat = chats.private()
+    (msg,) = ask(api, chat, f"/readout {args}".strip())
+    assert msg.plain == reply
+    group = chats.group()
+    asked = api.send_group_text(group, f"/readout@{BOT_USERNAME} {args}".strip(), chats.private())
+    (msg,) = api.wait_messages(group, 1, ANSWER_TIMEOUT)
+    assert msg.plain == reply and msg.reply_to == asked["message"]["message_id"]
 
 
 @pytest.mark.parametrize(
@@ -231,6 +275,70 @@ def test_4000_character_message(api: FakeBotAPI, chats: ChatIds) -> None:
     assert_grave_answer(msg)
 
 
+def test_4096_character_messages(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    text = ("What was said about grave visits? " * 130)[:4096]
+    assert len(text) == 4096
+    (msg,) = ask(api, chat, text)
+    assert_grave_answer(msg)
+    (msg,) = ask(api, chats.private(), "😀" * 2048)  # 4096 UTF-16 units, as Telegram counts
+    assert msg.plain  # nothing relevant, but an answer
+    group = chats.group()
+    api.send_group_text(group, f"@{BOT_USERNAME} " + text[: 4096 - len(BOT_USERNAME) - 2], chats.private())
+    (msg,) = api.wait_messages(group, 1, ANSWER_TIMEOUT)
+    assert_grave_answer(msg)
+
+
+def test_inline_query_of_300_characters(api: FakeBotAPI, chats: ChatIds) -> None:
+    query = ("grave visits to the four islands " * 10)[:300]
+    answer = api.inline_answer(api.inline(chats.private(), query), ANSWER_TIMEOUT)
+    assert 1 <= len(answer["results"]) <= 5
+    assert "point 5" in answer["results"][0]["title"]
+
+
+def test_updates_the_bot_does_not_use_are_ignored_quietly(api: FakeBotAPI, chats: ChatIds) -> None:
+    user, group = chats.private(), chats.group()
+    api.my_chat_member(group, "supergroup", user, "left", "member")  # added to a group
+    api.my_chat_member(group, "supergroup", user, "member", "administrator")
+    api.my_chat_member(user, "private", user, "member", "kicked")  # the user blocked the bot
+    api.my_chat_member(-1_002_000_000_002, "supergroup", chats.stranger(), "left", "member")
+    asked = api.send_group_text(group, "/ask What was said about grave visits?", user)["message"]
+    api.edit_text(group, asked["message_id"], "/ask and about fisheries?")  # edits: ignored
+    api.channel_post(-1_009_999_999_998, f"@{BOT_USERNAME} grave visits?")
+    api.send_photo(group, caption=f"@{BOT_USERNAME} grave visits?", chat_type="supergroup")
+    (answer,) = api.wait_messages(group, 1, ANSWER_TIMEOUT)
+    assert_grave_answer(answer)
+    quiet_for(api, 0.5)
+    assert api.sent_to(group) == [answer] and api.sent_to(user) == []
+    (again,) = ask(api, chats.private(), GRAVE)  # and it still answers
+    assert_grave_answer(again)
+
+
+def test_odd_button_presses_get_a_notice(api: FakeBotAPI, chats: ChatIds) -> None:
+    chat = chats.private()
+    (msg,) = ask(api, chat, "/start")
+    presses = [
+        api.press_raw(chat, chat_id=chat, message_id=msg.message_id, game_short_name="quiz"),  # no data
+        api.press_raw(chat, inline_message_id="AgAAAEx2AQA", data="r:0123456789"),  # posted inline
+        api.press_raw(chat, chat_id=chat, message_id=msg.message_id, data="m:" + "é" * 20),  # 42 bytes
+        api.press(chat, msg.message_id, "s:99999"),
+        api.press(chat, msg.message_id, "m:AAAAAAAA:99999"),
+    ]
+    for qid in presses:
+        assert "no longer" in api.callback_answer(qid, ANSWER_TIMEOUT)["text"]
+    refused = api.press_raw(chats.stranger(), inline_message_id="AgAAAEx2AQB", data="s:1")
+    assert api.callback_answer(refused, ANSWER_TIMEOUT)["text"] == "Sorry, this bot is not available in this chat."
+    quiet_for(api, 0.3)
+    assert api.sent_to(chat) == [msg]
+    # A button on a message Telegram no longer shows the bot (date 0): its chat is still known,
+    # so the page comes as a new message instead of an edit.
+    qid = api.press_raw(chat, chat_id=chat, message_id=msg.message_id, data="s:1", inaccessible=True)
+    assert api.callback_answer(qid, ANSWER_TIMEOUT)["text"] is None
+    page = api.wait_messages(chat, 2, ANSWER_TIMEOUT)[1]
+    assert "(page 2 of 2)" in page.plain and [t for t, _ in page.buttons()] == ["◀ Newer"]
+    assert [s for s in api.sent if s.method == "editMessageText"] == []
+
+
 def test_html_special_question(api: FakeBotAPI, chats: ChatIds) -> None:
     chat = chats.private()
     (msg,) = ask(api, chat, "<b>grave</b> visits & co")
@@ -268,6 +376,24 @@ def test_5xx_on_send_message_is_retried(api: FakeBotAPI, chats: ChatIds) -> None
     (msg,) = ask(api, chat, GRAVE)
     assert_grave_answer(msg)
     assert api.injected == [("sendmessage", 502), ("sendmessage", 502)]
+
+
+def test_an_answer_whose_confirmation_was_lost_is_not_sent_twice(
+        api: FakeBotAPI, telegram_bot: BotProcess, chats: ChatIds) -> None:
+    chat = chats.private()
+    given_up = "sendMessage: no answer from Telegram"
+    before = telegram_bot.output()[1].count(given_up)
+    api.drop_next("sendMessage", chat_id=chat)  # delivered, but the bot never hears so
+    (msg,) = ask(api, chat, GRAVE)
+    assert_grave_answer(msg)
+    # The bot logs when it gives a send up as possibly delivered; it never sends that one again.
+    api.wait_for(lambda: telegram_bot.output()[1].count(given_up) > before, ANSWER_TIMEOUT,
+                 "the bot to give the lost send up")
+    assert api.injected == [("sendmessage", "dropped")]
+    with api.cond:
+        assert [c.params["chat_id"] for c in api.calls if c.method == "sendmessage"] == [str(chat)]
+    (again,) = ask(api, chat, GRAVE, 2)[1:]  # the chat goes on normally
+    assert_grave_answer(again)
 
 
 # --- groups ------------------------------------------------------------------------------------

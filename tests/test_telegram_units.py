@@ -283,3 +283,256 @@ def test_log_lines_never_show_the_token() -> None:
     out = stream.getvalue()
     assert TOKEN.split(":")[1] not in out and "B" * 35 not in out
     assert "Traceback" not in out and len(out.strip().splitlines()) == 3
+
+
+# --- the command line: every setting in --help, usage errors ----------------------------------
+
+import ast  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from click.testing import CliRunner  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+ENV_NAME_RE = re.compile(r"\b(?:READOUT|TELEGRAM)_[A-Z][A-Z0-9_]*\b")
+
+
+def env_names_in(files: list[Path]) -> dict[str, str]:
+    """Every READOUT_*/TELEGRAM_* name in a string of `files` (code, messages, docstrings): where."""
+    found: dict[str, str] = {}
+    for f in files:
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for name in ENV_NAME_RE.findall(node.value):
+                    found.setdefault(name, f"{f.relative_to(REPO)}:{node.lineno}")
+    return found
+
+
+def telegram_help() -> str:
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["telegram", "--help"], prog_name="readout",
+                                terminal_width=100)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_help_lists_every_environment_setting_the_bot_reads() -> None:
+    shown = telegram_help()
+    ours = env_names_in(sorted((REPO / "bot" / "telegram").glob("*.py")))
+    assert {"TELEGRAM_BOT_TOKEN", "READOUT_ALLOWED_CHATS", "READOUT_RELOAD_INTERVAL"} <= set(ours)
+    missing = {name: where for name, where in ours.items()
+               if name not in shown and name not in config.ENGINE_ONLY_ELSEWHERE}
+    assert missing == {}, f"add these to config.ENV (they are not in --help): {missing}"
+    # The engine's settings too, since the bot loads the engine (all but those of other commands).
+    engine = env_names_in(sorted((REPO / "embeddings").glob("*.py")))
+    missing = {name: where for name, where in engine.items()
+               if name not in shown and name not in config.ENGINE_ONLY_ELSEWHERE}
+    assert missing == {}, f"add these engine settings to config.ENV: {missing}"
+    for setting in config.ENV:  # each with its meaning and default, under its own heading
+        line = next(line for line in shown.splitlines() if line.strip().startswith(setting.name))
+        assert line.split(setting.name, 1)[1].strip(), setting.name
+        assert f"[default: {setting.default.split()[0]}" in " ".join(shown.split())
+    assert shown.index("Environment:") < shown.index("Environment read by the engine:")
+    assert len({s.name for s in config.ENV}) == len(config.ENV)
+
+
+def test_settings_take_their_defaults_from_the_table() -> None:
+    defaults = {s.name: s.default for s in config.ENV}
+    assert defaults[config.RATE_LIMIT_ENV] == str(config.parse_rate_limit(None))
+    assert defaults[config.MAX_RATE_ENV].startswith(f"{config.parse_max_rate(None):g}")
+    assert defaults[config.RELOAD_INTERVAL_ENV] == f"{config.parse_reload_interval(None):g}"
+    assert defaults[config.API_URL_ENV] == config.read_api_url(None, {})
+    assert config.parse_reload_interval("0") == 0 and config.parse_reload_interval(" 0.5 ") == 0.5
+    for bad in ("-1", "soon", "nan"):
+        with pytest.raises(config.ConfigError) as e:
+            config.parse_reload_interval(bad)
+        assert "READOUT_RELOAD_INTERVAL" in str(e.value)
+
+
+@pytest.mark.parametrize("port", ["0", "-1", "65536", "99999", "http"])
+def test_port_out_of_range_is_a_usage_error(port: str) -> None:
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["telegram", "--port", port], prog_name="readout",
+                                env={"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert result.exit_code == 2, result.output
+    assert "Usage: readout telegram [OPTIONS]" in result.output
+    assert "Invalid value for '--port'" in result.output
+
+
+def test_ports_in_range_are_accepted() -> None:
+    from bot.cli import cli
+
+    for port in ("1", "65535"):  # accepted: the command goes on to the token, which is missing
+        result = CliRunner().invoke(cli, ["telegram", "--port", port], prog_name="readout",
+                                    env={"TELEGRAM_BOT_TOKEN": None})
+        assert result.exit_code == 1 and "no bot token" in result.output, result.output
+
+
+# --- texts for Telegram users: plain words -----------------------------------------------------
+
+CLI_WORDS_RE = re.compile(
+    r"(?<![\w-])--[a-z][a-z-]+|\breadout (?:index|add|remove|ask|eval|list|telegram)\b"
+    r"|\b(?:READOUT|TELEGRAM)_[A-Z_]+\b|\$[A-Z_]{3,}")
+
+
+def test_readout_command_replies_in_plain_words() -> None:
+    from bot.telegram.handlers import readout_reply
+
+    assert readout_reply(["3"], 12) == 3 and readout_reply(["+3"], 12) == 3
+    assert readout_reply(["012"], 12) == 12
+    assert readout_reply(["99"], 12) == "There is no readout 99: /sources lists 12."
+    assert readout_reply(["13"], 12) == "There is no readout 13: /sources lists 12."
+    assert readout_reply(["0"], 12) == "There is no readout 0: /sources numbers them from 1 to 12."
+    assert readout_reply(["-1"], 12) == "There is no readout -1: /sources numbers them from 1 to 12."
+    assert readout_reply(["abc"], 12) == (
+        "“abc” is not a readout number. Send /readout N, where N is a readout's number in "
+        "/sources (from 1 to 12).")
+    assert readout_reply([], 12) == (
+        "Which readout? Send /readout N, where N is its number in /sources (from 1 to 12).")
+    assert readout_reply(["1", "2"], 12).startswith("“1 2” is not a readout number.")
+    assert readout_reply(["²"], 12).startswith("“²” is not a readout number.")  # isdigit(), no int
+    assert readout_reply(["٣"], 12).startswith("“٣” is not")  # other scripts' digits too
+    assert readout_reply(["9" * 4000], 12).startswith("“99999999999999999999999…” is not")
+    assert readout_reply(["<b>&"], 12).startswith("“&lt;b&gt;&amp;” is not")  # escaped HTML
+    assert readout_reply(["5"], 1) == "There is no readout 5: /sources lists 1."
+    assert readout_reply(["0"], 1) == "There is no readout 0: /sources numbers them 1."
+    assert readout_reply(["1"], 0) == "I know no readouts yet."
+    for args in (["99"], ["0"], ["-1"], ["abc"], [], ["9" * 4000]):
+        telegram_accepts(readout_reply(args, 12))
+
+
+def test_no_text_for_users_names_options_commands_or_variables() -> None:
+    from bot.telegram import handlers
+
+    texts = [v for k, v in vars(handlers).items() if k.isupper() and isinstance(v, str)]
+    texts += [render.render_start(3, ("2019-01-03", "2023-03-14"), "b"), render.render_help("b"),
+              render.render_answer(Answer("q", False, [])), render.render_answer(Answer("q", True, [hit()])),
+              render.render_sources([], 0, 0, 1)]
+    texts += [handlers.readout_reply(a, 12) for a in (["99"], ["0"], ["x"], [])]
+    assert len(texts) > 12
+    for text in texts:
+        assert not CLI_WORDS_RE.search(text), text
+    assert CLI_WORDS_RE.search("give --index a folder") and CLI_WORDS_RE.search("run readout index")
+
+
+# --- retries: never the same message twice ------------------------------------------------------
+
+import httpx  # noqa: E402
+from telegram.error import BadRequest, NetworkError, TimedOut  # noqa: E402
+
+from bot.telegram import retry  # noqa: E402
+
+
+def raised_from(error: Exception, cause: Exception) -> Exception:
+    """`error` as PTB raises it: `raise error from cause` (a real raise sets __cause__)."""
+    try:
+        raise error from cause
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+REQUEST = httpx.Request("POST", "http://127.0.0.1/bot1:x/sendMessage")
+NEVER_SENT = {
+    "connect refused": lambda: raised_from(NetworkError("httpx.ConnectError: refused"),
+                                           httpx.ConnectError("refused", request=REQUEST)),
+    "connect timeout": lambda: raised_from(TimedOut(), httpx.ConnectTimeout("t", request=REQUEST)),
+    "pool timeout": lambda: raised_from(TimedOut("Pool timeout"), httpx.PoolTimeout("p", request=REQUEST)),
+}
+TELEGRAM_5XX = {"502": lambda: NetworkError("Bad Gateway (502)"),
+                "500": lambda: NetworkError("Internal Server Error (500)")}
+MAY_HAVE_ARRIVED = {
+    "read timeout": lambda: raised_from(TimedOut(), httpx.ReadTimeout("t", request=REQUEST)),
+    "write timeout": lambda: raised_from(TimedOut(), httpx.WriteTimeout("t", request=REQUEST)),
+    "dropped": lambda: raised_from(
+        NetworkError("httpx.RemoteProtocolError: Server disconnected without sending a response."),
+        httpx.RemoteProtocolError("Server disconnected", request=REQUEST)),
+    "reset": lambda: raised_from(NetworkError("httpx.ReadError: reset"), httpx.ReadError("reset", request=REQUEST)),
+    "unknown": lambda: raised_from(NetworkError("Unknown error in HTTP implementation"), OSError("x")),
+}
+
+
+def run_limited(endpoint: str, failures: list[Exception]) -> tuple[int, object]:
+    """Send one call through RetryingRateLimiter whose first tries fail with `failures`:
+    (how many times the call went out, its result or the exception it ended in)."""
+    tries = []
+
+    async def callback(*args, **kwargs):
+        tries.append(1)
+        if len(tries) <= len(failures):
+            raise failures[len(tries) - 1]
+        return {"message_id": 1}
+
+    async def main():
+        limiter = retry.RetryingRateLimiter(network_retries=3, backoff=0.001, overall_max_rate=0)
+        await limiter.initialize()
+        try:
+            return await limiter.process_request(callback, (), {}, endpoint, {"chat_id": 5}, None)
+        except Exception as exc:  # noqa: BLE001
+            return exc
+        finally:
+            await limiter.shutdown()
+
+    result = asyncio.run(main())
+    return len(tries), result
+
+
+@pytest.mark.parametrize("kind", sorted(NEVER_SENT) + sorted(TELEGRAM_5XX))
+def test_send_message_is_retried_when_it_surely_was_not_delivered(kind: str) -> None:
+    make = {**NEVER_SENT, **TELEGRAM_5XX}[kind]
+    assert not retry.may_have_arrived(make())
+    tries, result = run_limited("sendMessage", [make(), make()])
+    assert tries == 3 and result == {"message_id": 1}
+
+
+@pytest.mark.parametrize("kind", sorted(MAY_HAVE_ARRIVED))
+def test_send_message_that_may_have_arrived_is_never_sent_again(kind: str, caplog) -> None:
+    error = MAY_HAVE_ARRIVED[kind]()
+    assert retry.may_have_arrived(error)
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.retry"):
+        tries, result = run_limited("sendMessage", [error])
+    assert tries == 1 and result is error
+    assert "it may have been delivered, so it is not sent again" in caplog.text
+
+
+@pytest.mark.parametrize("endpoint", sorted(retry.REPEATABLE))
+def test_calls_a_repeat_cannot_duplicate_are_retried_after_any_network_failure(endpoint: str) -> None:
+    failures = [MAY_HAVE_ARRIVED["read timeout"](), NEVER_SENT["connect refused"](), TELEGRAM_5XX["502"]()]
+    tries, result = run_limited(endpoint, failures)
+    assert tries == 4 and result == {"message_id": 1}
+
+
+def test_what_is_never_retried() -> None:
+    bad = BadRequest("Bad Request: can't parse entities")
+    assert run_limited("sendMessage", [bad]) == (1, bad)
+    refused = NEVER_SENT["connect refused"]()
+    assert run_limited("sendChatAction", [refused]) == (1, refused)  # late "typing…" is worse
+    assert run_limited("getMe", [refused]) == (1, refused)  # PTB's bootstrap retries it
+    failures = [NEVER_SENT["connect refused"]() for _ in range(4)]
+    tries, result = run_limited("sendMessage", failures)  # gives up after 3 retries
+    assert tries == 4 and result is failures[-1]
+
+
+def test_ptb_and_httpx_report_failures_as_the_policy_expects() -> None:
+    """The policy reads PTB's exception chain; check it on real requests, not on made-up errors."""
+    import socket
+
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    with socket.socket() as s:  # a port nobody listens on: connection refused
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+
+    async def main() -> BaseException:
+        bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{closed}/bot", request=HTTPXRequest())
+        try:
+            await bot.get_me()
+        except Exception as exc:  # noqa: BLE001
+            return exc
+        raise AssertionError("a closed port answered")
+
+    error = asyncio.run(main())
+    assert isinstance(error, NetworkError) and retry.never_reached_telegram(error), repr(error)
+    assert not retry.may_have_arrived(error)

@@ -4,7 +4,8 @@ Choices that matter:
 - `concurrent_updates`: one slow answer must not hold up other chats; the batcher turns the
   concurrency into batched encodes.
 - `RetryingRateLimiter`: stays under Telegram's flood limits ($READOUT_MAX_RATE messages a second
-  overall, 20 a minute per group), waits out 429s, retries 5xx.
+  overall, 20 a minute per group), waits out 429s, retries 5xx and network failures, but never
+  resends a message that may have been delivered (retry.py).
 - `Defaults(parse_mode=HTML)`: every text the bot sends is rendered HTML (escaped in `render`).
 - Commands are published with setMyCommands at start, so clients offer them in the "/" menu.
 """
@@ -35,7 +36,6 @@ from .catalog import Catalog
 from .config import Settings
 from .limits import AllowList, RateLimiter
 from .reload import Reloader
-from .reload import interval as reload_interval
 from .retry import RetryingRateLimiter
 from .services import KEY, Services, services
 from .state import AnswerStore
@@ -119,7 +119,7 @@ def build_application(
         admins=settings.admin_chats,
     )
     svc = app.bot_data[KEY]
-    svc.reloader = Reloader(engine, svc, reload_interval())
+    svc.reloader = Reloader(engine, svc, settings.reload_interval)
     add_handlers(app)
     return app
 

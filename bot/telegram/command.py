@@ -21,7 +21,19 @@ import click
 
 from bot.options import corpus_option, index_option, model_option
 
+from . import config  # standard library only: cheap enough for --help
+
 log = logging.getLogger("bot.telegram")
+
+
+class _EnvironmentHelp(click.Command):
+    """A command whose --help ends with the environment settings of `config.ENV`."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        for title, engine in (("Environment", False), ("Environment read by the engine", True)):
+            with formatter.section(title):
+                formatter.write_dl(config.env_help(engine))
+        super().format_epilog(ctx, formatter)
 
 
 def _fail(message: str, secrets: tuple[str, ...] = ()) -> click.exceptions.Exit:
@@ -39,7 +51,7 @@ def _stop_during_load(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-@click.command("telegram")
+@click.command("telegram", cls=_EnvironmentHelp)
 @corpus_option
 @index_option
 @model_option
@@ -70,7 +82,7 @@ def _stop_during_load(signum: int, frame: FrameType | None) -> None:
 )
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(1, 65535),
     default=8443,
     show_default=True,
     help="Webhook mode: port the local web server listens on.",
@@ -99,13 +111,10 @@ def telegram_command(
 
     The bot token comes from $TELEGRAM_BOT_TOKEN or --token-file, never from the command line.
     In private chats any text is a question; in groups use /ask, mention the bot, or reply to it.
-    Optional: $READOUT_ALLOWED_CHATS (comma-separated chat ids), $READOUT_RATE_LIMIT
-    (questions per user per minute, default 20, 0 = off), $READOUT_MAX_RATE (messages a second
-    the bot sends overall, default 30 = Telegram's flood limit; 0 = no pacing, a 429 from
-    Telegram is still waited out).
+    The environment settings below are checked before the model loads: a bad value ends the
+    command with one line on stderr.
     """
-    from . import config
-
+    env = os.environ
     secrets: tuple[str, ...] = ()
     try:
         token = config.read_token(token_file)
@@ -116,11 +125,12 @@ def telegram_command(
         settings = config.Settings(
             token=token,
             api_url=config.read_api_url(api_url),
-            allowed_chats=config.parse_allowed_chats(os.environ.get(config.ALLOWED_CHATS_ENV)),
-            admin_chats=config.parse_allowed_chats(os.environ.get(config.ADMIN_CHATS_ENV), config.ADMIN_CHATS_ENV)
-            or frozenset(),
-            rate_limit=config.parse_rate_limit(os.environ.get(config.RATE_LIMIT_ENV)),
-            max_rate=config.parse_max_rate(os.environ.get(config.MAX_RATE_ENV)),
+            allowed_chats=config.parse_allowed_chats(env.get(config.ALLOWED_CHATS_ENV)),
+            admin_chats=config.parse_allowed_chats(env.get(config.ADMIN_CHATS_ENV),
+                                                   config.ADMIN_CHATS_ENV) or frozenset(),
+            rate_limit=config.parse_rate_limit(env.get(config.RATE_LIMIT_ENV)),
+            max_rate=config.parse_max_rate(env.get(config.MAX_RATE_ENV)),
+            reload_interval=config.parse_reload_interval(env.get(config.RELOAD_INTERVAL_ENV)),
             webhook_url=config.check_webhook_url(webhook_url) if webhook_url else None,
             listen=listen,
             port=port,

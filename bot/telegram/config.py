@@ -3,6 +3,11 @@
 Everything is checked here, before the model loads, so that a typo in the token or an env var
 costs the operator one line on stderr and exit status 1 instead of a ten-second wait and a
 traceback. The token is never accepted on argv (it would show in `ps` and shell history).
+
+`ENV` is the one list of the environment settings the bot reads, its own and the engine's: the
+parsers below take their names and defaults from it, and `readout telegram --help` prints it, so
+the help cannot fall behind the code (tests/test_telegram_units.py checks that every `READOUT_*`
+or `TELEGRAM_*` name in bot/telegram/ is in it).
 """
 
 from __future__ import annotations
@@ -22,12 +27,62 @@ ALLOWED_CHATS_ENV = "READOUT_ALLOWED_CHATS"
 RATE_LIMIT_ENV = "READOUT_RATE_LIMIT"
 ADMIN_CHATS_ENV = "READOUT_ADMIN_CHATS"
 MAX_RATE_ENV = "READOUT_MAX_RATE"
+RELOAD_INTERVAL_ENV = "READOUT_RELOAD_INTERVAL"
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_RATE_LIMIT = 20  # questions per user per minute
 # Messages a second the bot sends overall: Telegram's documented limit for a bot broadcasting to
 # many chats ("not more than 30 messages per second"). Faster sending earns 429s.
 DEFAULT_MAX_RATE = 30.0
+DEFAULT_RELOAD_INTERVAL = 5.0  # seconds between checks for a newer index
+
+
+@dataclass(frozen=True)
+class EnvSetting:
+    """One environment setting: its name, what it means, and what applies when it is unset."""
+
+    name: str
+    meaning: str
+    default: str
+    engine: bool = False  # read by the engine (embeddings/), not by bot/telegram/
+
+
+ENV: tuple[EnvSetting, ...] = (
+    EnvSetting(TOKEN_ENV, "The bot token from @BotFather (or --token-file).", "none; required"),
+    EnvSetting(API_URL_ENV, "Bot API base URL (or --api-url), e.g. http://127.0.0.1:8081/bot "
+               "for a self-hosted Bot API server.", DEFAULT_API_URL),
+    EnvSetting(WEBHOOK_SECRET_ENV, "Webhook mode: the secret Telegram sends with each update, "
+               "1-256 of A-Z a-z 0-9 _ - (or --webhook-secret-file).", "none"),
+    EnvSetting(ALLOWED_CHATS_ENV, "Comma-separated chat ids that get answers (a private chat's id "
+               "is the user's id); other chats get a one-line refusal.", "every chat"),
+    EnvSetting(ADMIN_CHATS_ENV, "Comma-separated chat ids that may use /reload.", "none"),
+    EnvSetting(RATE_LIMIT_ENV, "Questions per user per minute; 0 for no limit.",
+               f"{DEFAULT_RATE_LIMIT}"),
+    EnvSetting(MAX_RATE_ENV, "Messages a second the bot sends overall; 0 for no pacing (a 429 "
+               "from Telegram is still waited out).", f"{DEFAULT_MAX_RATE:g}, Telegram's flood limit"),
+    EnvSetting(RELOAD_INTERVAL_ENV, "Seconds between checks for a newer index (after readout "
+               "index, add or remove, or edits of the corpus files); 0 checks only on /reload.",
+               f"{DEFAULT_RELOAD_INTERVAL:g}"),
+    EnvSetting("READOUT_CORPUS", "Folder of readouts (or --corpus).", "the bundled corpus",
+               engine=True),
+    EnvSetting("READOUT_INDEX", "Index folder (or --index); built at start if missing or stale.",
+               "a folder per corpus in the cache directory", engine=True),
+    EnvSetting("READOUT_DEVICE", "Where the model encodes when it must: cpu, cuda, cuda:N or mps.",
+               "cpu", engine=True),
+    EnvSetting("READOUT_QUERY_ENCODER", "What encodes questions: auto, onnx, numpy or torch.",
+               "auto", engine=True),
+    EnvSetting("READOUT_LOCK_TIMEOUT", "Seconds to wait at start or reload while another readout "
+               "process updates the index.", "600", engine=True),
+    EnvSetting("READOUT_DELTA_MAX", "Vectors an index update keeps apart (searched exactly) before "
+               "it folds them into the main vector file.", "20000", engine=True),
+    EnvSetting("READOUT_HNSW_FROM", "Vectors from which an index build makes an HNSW graph "
+               "instead of an exact index.", "100000", engine=True),
+    EnvSetting("XDG_CACHE_HOME", "Cache directory; readout/ in it holds the default indexes and "
+               "the question encoder's export.", "~/.cache", engine=True),
+)
+
+# Settings of the engine that `readout telegram` never reaches (used by other commands only).
+ENGINE_ONLY_ELSEWHERE = frozenset({"READOUT_FETCH_TIMEOUT"})  # `readout add URL`
 
 # Telegram tokens are "<bot id>:<35 url-safe characters>"; accept a little more than that so a
 # future longer secret does not lock people out, but catch the usual paste accidents.
@@ -57,6 +112,7 @@ class Settings:
     port: int = 8443
     webhook_secret: str | None = None
     admin_chats: frozenset[int] = frozenset()  # may use /reload
+    reload_interval: float = DEFAULT_RELOAD_INTERVAL  # seconds; 0: only on /reload
 
     def __repr__(self) -> str:  # never let the token reach a log line through repr()
         return f"Settings(api_url={self.api_url!r}, webhook_url={self.webhook_url!r}, ...)"
@@ -158,6 +214,12 @@ def parse_max_rate(value: str | None) -> float:
                         "a number of messages a second", "no pacing")
 
 
+def parse_reload_interval(value: str | None) -> float:
+    """`READOUT_RELOAD_INTERVAL`: seconds between checks for a newer index; 0: only on /reload."""
+    return _parse_count(value, RELOAD_INTERVAL_ENV, DEFAULT_RELOAD_INTERVAL, float,
+                        "a number of seconds", "only on /reload")
+
+
 def read_webhook_secret(
     secret_file: Path | None, environ: dict[str, str] | None = None
 ) -> str | None:
@@ -177,6 +239,11 @@ def read_webhook_secret(
     if not SECRET_RE.match(secret):
         raise ConfigError("webhook secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
     return secret
+
+
+def env_help(engine: bool) -> list[tuple[str, str]]:
+    """(name, "meaning [default: …]") rows of `ENV` for --help: the bot's, or the engine's."""
+    return [(e.name, f"{e.meaning} [default: {e.default}]") for e in ENV if e.engine is engine]
 
 
 def check_webhook_url(url: str) -> str:

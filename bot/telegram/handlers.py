@@ -7,15 +7,29 @@ points to post. Anything else (photos, stickers, edits, channel posts) is ignore
 private non-text message gets a one-line hint.
 
 Handlers never compute answers themselves: they go through the batcher to `engine.ask_many`.
+
+No question goes unanswered: every handler is wrapped in `never_silent`, which tells the user
+"something went wrong" when the handler fails (a bug, the engine failing, or Telegram refusing
+what the bot sent) before re-raising for the error handler's log line. It does not when the
+failure is Telegram being out of reach or possibly having delivered the message already (see
+retry.py): a second message then would be lost too, or be a duplicate. Texts for users speak
+plain words: no command-line options, no environment variable names, no engine error messages
+(those name options like --index and go to the log instead).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import re
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InlineQueryResultsButton,
@@ -26,12 +40,12 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from embeddings.records import Answer, Hit
 
-from . import buttons, render
+from . import buttons, render, retry
 from .catalog import readout_key
 from .services import services
 from .split import TELEGRAM_LIMIT, plain_length, split_html
@@ -49,6 +63,93 @@ INLINE_RESULTS = 5
 REFUSAL = "Sorry, this bot is not available in this chat."
 NON_TEXT_HINT = "Please send your question as text, e.g. " + render.EXAMPLE_QUESTION
 EMPTY_HINT = "Send a question as text, e.g. " + render.EXAMPLE_QUESTION
+APOLOGY = "Sorry, something went wrong while answering. Please try again later."
+BUTTON_APOLOGY = "Sorry, that did not work. Please try again later."
+INLINE_APOLOGY = "Sorry, no results right now. Tap for help"
+CANNOT_ANSWER = "Sorry, I cannot answer questions right now. Please try again later."
+
+
+# --- never silent ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Turn:
+    """What a handler has done for its update so far (for `never_silent`)."""
+
+    query_answered: bool = False  # the callback or inline query got its one answer (or a try)
+
+
+_turn: ContextVar[_Turn | None] = ContextVar("readout_turn", default=None)
+
+
+def _query_answered() -> None:
+    turn = _turn.get()
+    if turn is not None:
+        turn.query_answered = True
+
+
+def apology_helps(exc: BaseException) -> bool:
+    """Worth telling the user after `exc`? Yes for bugs, engine failures and refused messages; no
+    when Telegram is out of reach, refuses the chat, floods, or may have delivered already."""
+    return not isinstance(exc, TelegramError) or isinstance(exc, BadRequest)
+
+
+Handler = Callable[[Update, "Context"], Awaitable[None]]
+
+
+def never_silent(handler: Handler) -> Handler:
+    """Wrap a handler so that the user hears back when it fails (see the module docstring)."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: Context) -> None:
+        turn = _Turn()
+        token = _turn.set(turn)
+        try:
+            await handler(update, context)
+        except ApplicationHandlerStop:
+            raise
+        except Exception as exc:
+            if apology_helps(exc):
+                await _apologise(update, context, turn)
+            raise
+        finally:
+            _turn.reset(token)
+
+    return guarded
+
+
+async def _apologise(update: Update, context: Context, turn: _Turn) -> None:
+    """Tell the user their question or press failed: as the query's answer if it has none yet,
+    else as a message in the chat. Best effort: a failure here is only logged."""
+    try:
+        if update.inline_query is not None:
+            if not turn.query_answered:
+                await update.inline_query.answer(
+                    [], cache_time=0, is_personal=True,
+                    button=InlineQueryResultsButton(text=INLINE_APOLOGY, start_parameter="help"),
+                )
+            return
+        if update.callback_query is not None and not turn.query_answered:
+            await update.callback_query.answer(BUTTON_APOLOGY)
+            return
+        message = update.effective_message
+        if message is not None:
+            await send_html(context, message.chat.id, render.esc(APOLOGY),
+                            reply_to=reply_target(message), topic=message)
+    except Exception as exc:  # noqa: BLE001 - the original failure is what the log must show
+        log.warning("could not tell the user that answering failed: %s", retry.describe(exc))
+
+
+async def ack(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press: stops the client's spinner and shows `text` as a notice, if any.
+
+    Best effort: a press answered late ("query is too old", e.g. after a restart) or a lost answer
+    must not cost the user the message that the press asked for, which follows."""
+    _query_answered()
+    try:
+        await query.answer(text)
+    except TelegramError as exc:
+        log.info("answering a button press failed: %s", retry.describe(exc))
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -107,18 +208,29 @@ async def send_html(
     pieces = split_html(markup, TELEGRAM_LIMIT) or ["…"]
     thread = topic.message_thread_id if topic is not None and topic.is_topic_message else None
     last: Message | None = None
+    in_doubt: NetworkError | None = None
     for i, piece in enumerate(pieces):
-        last = await context.bot.send_message(
-            chat_id,
-            piece,
-            message_thread_id=thread,
-            reply_markup=keyboard if i == len(pieces) - 1 else None,
-            reply_parameters=(
-                ReplyParameters(reply_to, allow_sending_without_reply=True)
-                if reply_to is not None and i == 0
-                else None
-            ),
-        )
+        try:
+            last = await context.bot.send_message(
+                chat_id,
+                piece,
+                message_thread_id=thread,
+                reply_markup=keyboard if i == len(pieces) - 1 else None,
+                reply_parameters=(
+                    ReplyParameters(reply_to, allow_sending_without_reply=True)
+                    if reply_to is not None and i == 0
+                    else None
+                ),
+            )
+        except NetworkError as exc:
+            # A piece that may have arrived is not sent again (retry.py). The pieces after it
+            # surely have not, so send them: a long readout with one piece in doubt reads better
+            # than one cut off there. A second such failure means the link is bad: stop.
+            if in_doubt is not None or not retry.may_have_arrived(exc):
+                raise
+            in_doubt = exc
+    if in_doubt is not None:
+        raise in_doubt
     return last
 
 
@@ -176,23 +288,12 @@ async def answer_question(update: Update, context: Context, raw: str | None) -> 
     try:
         answer = await task
     except svc.engine_error as exc:
-        await send_html(
-            context,
-            chat_id,
-            f"Sorry, I cannot answer that: {render.esc(str(exc))}",
-            reply_to=reply_target(message),
-        )
+        # The engine's message is for the operator (it names options such as --index).
+        log.warning("cannot answer a question in chat %s: %s", chat_id, exc)
+        await send_html(context, chat_id, render.esc(CANNOT_ANSWER),
+                        reply_to=reply_target(message), topic=message)
         return
-    except Exception:
-        # A bug or a broken index: tell the user, then let the error handler log it (one line).
-        with contextlib.suppress(TelegramError):
-            await send_html(
-                context,
-                chat_id,
-                "Sorry, something went wrong while answering. Please try again later.",
-                reply_to=reply_target(message),
-            )
-        raise
+    # Any other failure (a bug, a broken index) reaches never_silent, which tells the user.
 
     hits = list(answer.hits)
     more = render.first_more(hits)
@@ -209,23 +310,37 @@ async def answer_question(update: Update, context: Context, raw: str | None) -> 
 
 
 async def gate(update: Update, context: Context) -> None:
-    """Enforce $READOUT_ALLOWED_CHATS: other chats get a one-line refusal and nothing else."""
+    """Enforce $READOUT_ALLOWED_CHATS: other chats get a one-line refusal and nothing else.
+
+    A refused update always ends here with ApplicationHandlerStop, even when the refusal cannot
+    be sent: PTB hands any other exception to the error handler and then goes on to the next
+    handler group, which would answer the chat that was just refused.
+    """
     svc = services(context)
     if not svc.allow.restricted:
         return
     if update.inline_query is not None:
         user = update.inline_query.from_user
-        if not svc.allow.allows(user.id):
-            log.info("refused inline query from user %s (not in READOUT_ALLOWED_CHATS)", user.id)
-            await update.inline_query.answer([], cache_time=300, is_personal=True)
-            raise ApplicationHandlerStop
-        return
+        if svc.allow.allows(user.id):
+            return
+        log.info("refused inline query from user %s (not in READOUT_ALLOWED_CHATS)", user.id)
+        await _refuse(update.inline_query.answer([], cache_time=300, is_personal=True))
+        raise ApplicationHandlerStop
     chat = update.effective_chat
-    if chat is None or svc.allow.allows(chat.id):
+    query = update.callback_query
+    if chat is None:
+        # A press on a message posted inline has no chat: the presser is who must be allowed.
+        if query is None or svc.allow.allows(query.from_user.id):
+            return
+        log.info("refused a button press from user %s (not in READOUT_ALLOWED_CHATS)",
+                 query.from_user.id)
+        await _refuse(query.answer(REFUSAL))
+        raise ApplicationHandlerStop
+    if svc.allow.allows(chat.id):
         return
-    if update.callback_query is not None:
+    if query is not None:
         log.info("refused chat %s (not in READOUT_ALLOWED_CHATS)", chat.id)
-        await update.callback_query.answer(REFUSAL)
+        await _refuse(query.answer(REFUSAL))
         raise ApplicationHandlerStop
     message = update.message
     if (
@@ -234,8 +349,16 @@ async def gate(update: Update, context: Context) -> None:
         and svc.refusals.check(chat.id).allowed  # a flood of refusals would itself be a flood
     ):
         log.info("refused chat %s (not in READOUT_ALLOWED_CHATS)", chat.id)
-        await send_html(context, chat.id, REFUSAL, reply_to=reply_target(message))
+        await _refuse(send_html(context, chat.id, REFUSAL, reply_to=reply_target(message)))
     raise ApplicationHandlerStop
+
+
+async def _refuse(call: Awaitable[object]) -> None:
+    """Send a refusal; if that fails, log it (the update is refused all the same)."""
+    try:
+        await call
+    except Exception as exc:  # noqa: BLE001 - nothing may stop the gate from closing
+        log.warning("could not send a refusal: %s", retry.describe(exc))
 
 
 def addressed_to_bot(message: Message, bot_id: int, username: str | None) -> bool:
@@ -254,6 +377,7 @@ def addressed_to_bot(message: Message, bot_id: int, username: str | None) -> boo
 # --- commands ----------------------------------------------------------------------------------
 
 
+@never_silent
 async def start(update: Update, context: Context) -> None:
     svc = services(context)
     message = update.effective_message
@@ -262,6 +386,7 @@ async def start(update: Update, context: Context) -> None:
     await send_html(context, message.chat.id, text, reply_to=reply_target(message))
 
 
+@never_silent
 async def help_command(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
@@ -269,6 +394,7 @@ async def help_command(update: Update, context: Context) -> None:
     await send_html(context, message.chat.id, text, reply_to=reply_target(message))
 
 
+@never_silent
 async def ask_command(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
@@ -284,21 +410,25 @@ async def ask_command(update: Update, context: Context) -> None:
     await answer_question(update, context, question)
 
 
+@never_silent
 async def reload_command(update: Update, context: Context) -> None:
     """/reload (admins only): pick up a newer index now and say what changed."""
     svc = services(context)
     message = update.effective_message
     assert message is not None
     if message.chat.id not in svc.admins:
-        text = "/reload is for the bot's admins (READOUT_ADMIN_CHATS)."
+        text = "/reload is only for the bot's admins."
     else:
         try:
             change = await svc.reloader.reload()
         except svc.engine_error as exc:
-            text = f"Reload failed, still serving the previous index: {render.esc(str(exc))}"
+            # The engine's message names command-line options; it is for the operator's log.
+            log.warning("/reload failed, still serving the previous index: %s", exc)
+            text = "Reload failed; I am still serving the previous index. The bot's log says why."
         else:
+            n = len(svc.catalog)
             text = (f"Reloaded: {render.esc(change.describe())}." if change is not None
-                    else f"The index is current: {len(svc.catalog)} readout{'' if len(svc.catalog) == 1 else 's'}.")
+                    else f"The index is current: {n} readout{'' if n == 1 else 's'}.")
     await send_html(context, message.chat.id, text, reply_to=reply_target(message))
 
 
@@ -312,6 +442,7 @@ def sources_page(context: Context, page: int) -> tuple[str, InlineKeyboardMarkup
     return text, buttons.sources_keyboard(page, pages)
 
 
+@never_silent
 async def sources_command(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
@@ -319,27 +450,45 @@ async def sources_command(update: Update, context: Context) -> None:
     await send_html(context, message.chat.id, text, keyboard, reply_to=reply_target(message))
 
 
+_NUMBER_RE = re.compile(r"[+-]?[0-9]+")
+
+
+def readout_reply(args: list[str], count: int) -> int | str:
+    """The readout number `/readout <args>` asks for, or the plain-words reply when there is none
+    (HTML). `count` is how many readouts /sources lists."""
+    if count == 0:
+        return "I know no readouts yet."
+    span = f"from 1 to {count}" if count > 1 else "1"
+    if not args:
+        return f"Which readout? Send /readout N, where N is its number in /sources ({span})."
+    given = " ".join(args)
+    shown = render.esc(render.shorten(given, 24))
+    if len(args) > 1 or not _NUMBER_RE.fullmatch(given) or len(given) > 30:
+        return (f"“{shown}” is not a readout number. Send /readout N, where N is a readout's "
+                f"number in /sources ({span}).")
+    number = int(given)
+    if number > count:
+        return f"There is no readout {number}: /sources lists {count}."
+    if number < 1:
+        return f"There is no readout {number}: /sources numbers them {span}."
+    return number
+
+
+@never_silent
 async def readout_command(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
     catalog = services(context).catalog
-    args = context.args or []
-    readout = None
-    if len(args) == 1 and args[0].isdigit():
-        readout = catalog.by_number(int(args[0]))
+    wanted = readout_reply(list(context.args or []), len(catalog))
+    readout = catalog.by_number(wanted) if isinstance(wanted, int) else None
     if readout is None:
-        span = f"1–{len(catalog)}" if len(catalog) > 1 else "1"
-        await send_html(
-            context,
-            message.chat.id,
-            f"Usage: /readout N, where N is a readout's number in /sources ({span}).",
-            reply_to=reply_target(message),
-        )
-        return
-    text = render.render_readout(readout, catalog.number_of(readout.doc))
+        text = wanted if isinstance(wanted, str) else "That readout is no longer available."
+    else:
+        text = render.render_readout(readout, catalog.number_of(readout.doc))
     await send_html(context, message.chat.id, text, reply_to=reply_target(message))
 
 
+@never_silent
 async def unknown_command(update: Update, context: Context) -> None:
     """Private chats only: a command this bot does not have."""
     message = update.effective_message
@@ -354,6 +503,7 @@ async def unknown_command(update: Update, context: Context) -> None:
 # --- messages ----------------------------------------------------------------------------------
 
 
+@never_silent
 async def private_text(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
@@ -362,6 +512,7 @@ async def private_text(update: Update, context: Context) -> None:
     await answer_question(update, context, message.text)
 
 
+@never_silent
 async def group_text(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
@@ -373,6 +524,7 @@ async def group_text(update: Update, context: Context) -> None:
     await answer_question(update, context, question)
 
 
+@never_silent
 async def private_non_text(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
@@ -391,26 +543,31 @@ def without_button(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyb
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+@never_silent
 async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     action = buttons.parse(query.data)
-    message = query.message if isinstance(query.message, Message) else None
-    if action is None or message is None:
-        await query.answer("This button no longer works. Please ask again.")
+    # The message with the button: None for one posted inline; an InaccessibleMessage, or (PTB
+    # 22 parses it so) a Message dated 0, when Telegram no longer shows it to the bot. Its chat
+    # is still known, so the press is served; only editing the message itself is not possible.
+    pressed = query.message
+    chat_id = pressed.chat.id if pressed is not None else None
+    message = pressed if isinstance(pressed, Message) and pressed.is_accessible else None
+    if action is None or chat_id is None:
+        await ack(query, "This button no longer works. Please ask again.")
         return
     svc = services(context)
-    chat_id = message.chat.id
 
     if isinstance(action, buttons.More):
         state = svc.answers.get(action.answer_id)
         if state is None or state.chat_id != chat_id:
-            await query.answer("This answer has expired. Please ask again.")
+            await ack(query, "This answer has expired. Please ask again.")
             return
         if action.start >= len(state.hits):
-            await query.answer("There are no more results.")
+            await ack(query, "There are no more results.")
             return
-        await query.answer()
+        await ack(query)
         nxt = action.start + render.MORE_PAGE
         page = state.hits[action.start : nxt]
         keyboard = buttons.answer_keyboard(
@@ -419,20 +576,22 @@ async def on_button(update: Update, context: Context) -> None:
         text = render.render_more(state.question, state.hits, action.start, state.found)
         await send_html(context, chat_id, text, keyboard, topic=message)
         # The pressed "More results" has done its job; drop it so the chat reads top to bottom.
-        remaining = without_button(message.reply_markup, query.data or "")
-        if remaining != message.reply_markup:
-            with contextlib.suppress(BadRequest):  # e.g. already removed by a double press
+        remaining = without_button(message.reply_markup, query.data or "") if message else None
+        if message is not None and remaining != message.reply_markup:
+            try:
                 await context.bot.edit_message_reply_markup(
                     chat_id, message.message_id, reply_markup=remaining
                 )
+            except TelegramError as exc:  # e.g. already removed by a double press: cosmetic
+                log.info("could not drop a used button: %s", retry.describe(exc))
         return
 
     if isinstance(action, buttons.FullReadout):
         readout = svc.catalog.by_key(action.key)
         if readout is None:
-            await query.answer("That readout is no longer available. See /sources.")
+            await ack(query, "That readout is no longer available. See /sources.")
             return
-        await query.answer()
+        await ack(query)
         text = render.render_readout(readout, svc.catalog.number_of(readout.doc))
         await send_html(context, chat_id, text, topic=message)
         return
@@ -440,10 +599,13 @@ async def on_button(update: Update, context: Context) -> None:
     if isinstance(action, buttons.SourcesPage):
         pages = svc.catalog.pages(SOURCES_PER_PAGE)
         if action.page >= pages:
-            await query.answer("That page no longer exists. Send /sources again.")
+            await ack(query, "That page no longer exists. Send /sources again.")
             return
-        await query.answer()
+        await ack(query)
         text, keyboard = sources_page(context, action.page)
+        if message is None:  # nothing to edit: the page comes as a new message
+            await send_html(context, chat_id, text, keyboard)
+            return
         try:
             await context.bot.edit_message_text(
                 text, chat_id, message.message_id, reply_markup=keyboard
@@ -465,11 +627,13 @@ def inline_message(hit: Hit, found: bool) -> str:
     return split_html(text, TELEGRAM_LIMIT)[0]
 
 
+@never_silent
 async def on_inline(update: Update, context: Context) -> None:
     query = update.inline_query
     assert query is not None
     question = clean_question(query.query)
     if not question:
+        _query_answered()
         await query.answer(
             [],
             cache_time=300,
@@ -480,9 +644,19 @@ async def on_inline(update: Update, context: Context) -> None:
         return
     svc = services(context)
     if not svc.inline.check(query.from_user.id).allowed:
+        _query_answered()
         await query.answer([], cache_time=0, is_personal=True)
         return
-    answer = await ask(context, question)
+    try:
+        answer = await ask(context, question)
+    except svc.engine_error as exc:
+        log.warning("cannot answer an inline query: %s", exc)
+        _query_answered()
+        await query.answer(
+            [], cache_time=0, is_personal=True,
+            button=InlineQueryResultsButton(text=INLINE_APOLOGY, start_parameter="help"),
+        )
+        return
     results = []
     for i, hit in enumerate(answer.hits[:INLINE_RESULTS]):
         title = (
@@ -497,17 +671,29 @@ async def on_inline(update: Update, context: Context) -> None:
                 input_message_content=InputTextMessageContent(inline_message(hit, answer.found)),
             )
         )
+    _query_answered()
     await query.answer(results, cache_time=60)
 
 
 # --- errors ------------------------------------------------------------------------------------
 
 
+def is_bug(err: BaseException | None) -> bool:
+    """A failure the operator must look at (ERROR), rather than Telegram's passing trouble or a
+    user who blocked the bot (WARNING): anything not from Telegram, Telegram refusing what the bot
+    sent (BadRequest), a refused token, or a second instance polling (Conflict). A query answered
+    too late, or answered twice after a lost confirmation (see retry.py), is no bug."""
+    if isinstance(err, BadRequest):
+        return "query is too old" not in str(err) and "query id is invalid" not in str(err).lower()
+    return not isinstance(err, TelegramError) or isinstance(err, (InvalidToken, Conflict))
+
+
 async def on_error(update: object, context: Context) -> None:
-    """One log line per failure; the bot goes on serving."""
+    """One log line per failure; the bot goes on serving (the user was told, see never_silent)."""
     err = context.error
     if isinstance(update, Update):
         where = f"update {update.update_id}"
     else:
         where = "polling" if update is None else type(update).__name__
-    log.error("%s failed: %s: %s", where, type(err).__name__, err)
+    level = logging.ERROR if is_bug(err) else logging.WARNING
+    log.log(level, "%s failed: %s", where, retry.describe(err) if err else "unknown error")

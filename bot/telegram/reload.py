@@ -1,6 +1,6 @@
 """Keeping a long-running bot on the newest index.
 
-Every few seconds a background task asks the engine to refresh: if `readout index`, `add` or
+Every few seconds ($READOUT_RELOAD_INTERVAL, read by `config`) a background task asks the engine to refresh: if `readout index`, `add` or
 `remove` published a new index (or the corpus folder was edited by hand, which the refresh
 rebuilds), the engine swaps it in between questions. A question already being answered keeps the
 index it started with, so none is dropped or answered from a half-written index (indexes are
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import TYPE_CHECKING
 
 from ..memory import trim_now
@@ -24,20 +23,6 @@ if TYPE_CHECKING:
     from .services import Services
 
 log = logging.getLogger(__name__)
-
-INTERVAL_ENV = "READOUT_RELOAD_INTERVAL"
-DEFAULT_INTERVAL = 5.0  # seconds
-
-
-def interval() -> float:
-    """Seconds between checks; 0 turns automatic reloading off (/reload still works)."""
-    raw = os.environ.get(INTERVAL_ENV, "").strip()
-    try:
-        return max(0.0, float(raw)) if raw else DEFAULT_INTERVAL
-    except ValueError:
-        log.warning("ignoring %s=%r (not a number of seconds)", INTERVAL_ENV, raw)
-        return DEFAULT_INTERVAL
-
 
 class Reloader:
     def __init__(self, engine: Engine, svc: Services, every: float) -> None:

@@ -10,8 +10,11 @@ unknown chats. Every refusal is kept in `rejections`, so a test can assert the b
 anything the API refuses.
 
 Tests drive it from their own thread: enqueue updates (`send_text`, `send_photo`, `press`,
-`inline`, ...), wait for the bot's calls (`wait_for`, `wait_messages`), inject 429s and 5xx on
-the next calls of a method (`fail_next`), and `reset()` between tests.
+`inline`, `my_chat_member`, or any payload with `push_update`), wait for the bot's calls
+(`wait_for`, `wait_messages`), inject 429s and 5xx on the next calls of a method (`fail_next`),
+lose the answer to a call that was carried out (`drop_next`: the connection closes without a
+response, at once or after holding it open past the client's read timeout), and `reset()`
+between tests.
 
 Standard library only: `ThreadingHTTPServer` in a daemon thread.
 """
@@ -37,6 +40,7 @@ MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
 MAX_INLINE_RESULTS = 50
+DROP = -1  # handle()'s status for a call whose answer is to be lost (see drop_next)
 
 JSON_PARAMS = {
     "reply_markup",
@@ -149,6 +153,7 @@ class FakeBotAPI:
         self.rejections: list[tuple[str, str]] = []
         self.injected: list[tuple[str, int]] = []
         self.failures: dict[str, deque[tuple[int, int | None]]] = {}
+        self.drops: dict[str, deque[tuple[float, int | None]]] = {}
         self.callback_queries: dict[str, dict] = {}
         self.inline_queries: dict[str, dict] = {}
         self.callback_answers: list[dict] = []
@@ -176,6 +181,7 @@ class FakeBotAPI:
             self.rejections.clear()
             self.injected.clear()
             self.failures.clear()
+            self.drops.clear()
             self.callback_answers.clear()
             self.inline_answers.clear()
             self.chat_actions.clear()
@@ -215,7 +221,8 @@ class FakeBotAPI:
     # --- dispatch ------------------------------------------------------------------------------
 
     def handle(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict]:
-        """Run one API call; returns (HTTP status, JSON body)."""
+        """Run one API call; returns (HTTP status, JSON body). For a call `drop_next` chose, the
+        status is DROP and the body says how long to hold the connection before closing it."""
         if token != self.token:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         name = method.lower()
@@ -253,6 +260,14 @@ class FakeBotAPI:
                     self.rejections.append((name, exc.description))
         with self.cond:
             self.calls.append(Call(name, params, status))
+            drops = self.drops.get(name)
+            chat = str(params.get("chat_id", ""))
+            drop = next((d for d in drops or () if d[1] is None or str(d[1]) == chat), None)
+            if drop is not None and status == 200:
+                drops.remove(drop)
+                self.injected.append((name, "dropped"))
+                self.cond.notify_all()
+                return DROP, {"hold": drop[0]}
             self.cond.notify_all()
         return status, body
 
@@ -262,6 +277,16 @@ class FakeBotAPI:
             q = self.failures.setdefault(method.lower(), deque())
             for _ in range(times):
                 q.append((code, retry_after if code == 429 else None))
+
+    def drop_next(self, method: str, times: int = 1, hold: float = 0.0,
+                  chat_id: int | None = None) -> None:
+        """Carry out the next `times` successful calls of `method` (to `chat_id`, if given) as
+        usual, so a message is sent, but lose the answer: hold the connection `hold` seconds, then
+        close it without a response. The client sees "Server disconnected without sending a
+        response", or its own read timeout first."""
+        with self.cond:
+            q = self.drops.setdefault(method.lower(), deque())
+            q.extend([(hold, chat_id)] * times)
 
     # --- helpers for the API methods ----------------------------------------------------------
 
@@ -709,6 +734,55 @@ class FakeBotAPI:
         self.push_update({"callback_query": payload})
         return qid
 
+    def press_raw(self, user_id: int, *, chat_id: int | None = None, message_id: int | None = None,
+                  data: str | None = None, inaccessible: bool = False,
+                  inline_message_id: str | None = None, game_short_name: str | None = None) -> str:
+        """A callback_query of an odd shape; returns its id. Without `chat_id` the press comes
+        from a message posted inline (`inline_message_id`, no message); with `inaccessible` the
+        message is too old for Telegram to include (date 0); `data=None` with `game_short_name`
+        is a game's button."""
+        with self.cond:
+            qid = str(next(self._ids) + 5_000_000_000)
+            self.callback_queries[qid] = {"answered": False, "data": data}
+            payload: dict[str, Any] = {"id": qid, "from": self.user(user_id),
+                                       "chat_instance": f"ci{chat_id or user_id}"}
+            if chat_id is not None:
+                msg = self.messages[(chat_id, message_id)] if message_id is not None else None
+                if inaccessible or msg is None:
+                    payload["message"] = {"chat": self._chat_for(chat_id, "private"),
+                                          "message_id": message_id or 1, "date": 0}
+                else:
+                    payload["message"] = _public(msg)
+            if inline_message_id is not None:
+                payload["inline_message_id"] = inline_message_id
+            if data is not None:
+                payload["data"] = data
+            if game_short_name is not None:
+                payload["game_short_name"] = game_short_name
+        self.push_update({"callback_query": payload})
+        return qid
+
+    def my_chat_member(self, chat_id: int, chat_type: str, user_id: int, old: str, new: str) -> dict:
+        """A my_chat_member update: the bot's status in a chat changed from `old` to `new`
+        (e.g. "left" -> "member" when added to a group, "member" -> "kicked" when blocked)."""
+        with self.cond:
+            chat = self._chat_for(chat_id, chat_type)
+            payload = {"chat": chat, "from": self.user(user_id), "date": int(time.time()),
+                       "old_chat_member": self._member(old), "new_chat_member": self._member(new)}
+        return self.push_update({"my_chat_member": payload})
+
+    def _member(self, status: str) -> dict:
+        member: dict[str, Any] = {"user": self.bot_user(), "status": status}
+        if status == "kicked":
+            member["until_date"] = 0
+        if status == "administrator":
+            member.update({k: False for k in (
+                "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+                "can_delete_stories")})
+        return member
+
     def inline(self, user_id: int, query: str) -> str:
         """An inline_query from `user_id`; returns its id."""
         with self.cond:
@@ -847,6 +921,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(exc.code, {"ok": False, "error_code": exc.code, "description": exc.description})
             return
         status, body = self.server_api.handle(route.group(1), route.group(2), params)
+        if status == DROP:
+            time.sleep(body["hold"])  # this connection's own thread; others are served meanwhile
+            self.close_connection = True  # closed without a response
+            return
         try:
             self._answer(status, body)
         except (BrokenPipeError, ConnectionResetError):
