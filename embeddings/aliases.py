@@ -211,8 +211,8 @@ def countries_in(text: str) -> list[str]:
         word = m.group(0)
         if word.lower() in _CASE_SENSITIVE and word != _CASE_SENSITIVE[word.lower()]:
             continue
-        c = _COUNTRY_WORDS[word.lower()]
-        if c not in found:
+        c = _COUNTRY_WORDS.get(word.lower())  # None for look-alikes re.I folds ("ſingapore")
+        if c is not None and c not in found:
             found.append(c)
     for leader in leaders_in(text):
         if leader.country not in found:
@@ -226,8 +226,8 @@ def leaders_in(text: str) -> list[Leader]:
         word = m.group(0)
         if word.lower() in _CASE_SENSITIVE and word != _CASE_SENSITIVE[word.lower()]:
             continue
-        leader = _LEADER_BY_NAME[word.lower()]
-        if leader not in found:
+        leader = _LEADER_BY_NAME.get(word.lower())  # None for look-alikes re.I folds ("Kıshida")
+        if leader is not None and leader not in found:
             found.append(leader)
     return found
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import json
+import stat
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +56,11 @@ def _check_root(root: Path) -> None:
         raise CorpusError(f"the corpus must be a folder, not a file: {root} (put readouts in a folder and give --corpus DIR)")
 
 
-def _readout_files(root: Path) -> list[str]:
+def _readout_files(root: Path, unreadable: bool = False) -> list[str]:
     """Relative POSIX paths of the readout files, sorted. os.scandir and string paths: pathlib's
-    rglob and relative_to took 0.7 s on a 10,000-file corpus, on every update."""
+    rglob and relative_to took 0.7 s on a 10,000-file corpus, on every update. With `unreadable`,
+    also the entries named like readouts that are no file to read (a broken link, a pipe), so
+    that the reader can say it skipped them rather than leave them out without a word."""
     out: list[str] = []
     stack = [("", str(root))]
     while stack:
@@ -74,7 +77,7 @@ def _readout_files(root: Path) -> list[str]:
                 if e.is_dir():
                     stack.append((rel + "/", e.path))
                     continue
-                if not e.is_file():
+                if not (e.is_file() or unreadable):
                     continue
             except OSError:
                 continue
@@ -99,15 +102,25 @@ def scan(root: Path, known: dict[str, FileState] | None = None) -> dict[str, Fil
     known = known or {}
     out: dict[str, FileState] = {}
     _check_root(root)
-    for rel in _readout_files(root):
+    for rel in _readout_files(root, unreadable=True):
         p = root / rel
         try:
             st = os.stat(p)
         except OSError:
-            continue
+            try:
+                st = os.lstat(p)  # a broken link: its own state, so a fixed link is noticed
+            except OSError:
+                continue  # gone since it was listed
         prev = known.get(rel)
         if prev and prev.size == st.st_size and prev.mtime_ns == st.st_mtime_ns:
             out[rel] = prev
+            continue
+        if not stat.S_ISREG(st.st_mode):  # a pipe would block the read, a device never end it
+            out[rel] = FileState(st.st_size, st.st_mtime_ns, "unreadable:not a regular file")
+            continue
+        if not _storable(rel):  # parse_file skips it; by its content hash, a copy of another
+            # file's readouts would be indexed under this name, which the index cannot write
+            out[rel] = FileState(st.st_size, st.st_mtime_ns, "unreadable:name is not UTF-8")
             continue
         try:
             digest = hashlib.sha256(p.read_bytes()).hexdigest()
@@ -117,11 +130,22 @@ def scan(root: Path, known: dict[str, FileState] | None = None) -> dict[str, Fil
     return out
 
 
+def _storable(rel: str) -> bool:
+    """Whether a name can be written to the index: os.scandir gives bytes that are not UTF-8 as
+    lone surrogates, which UTF-8 cannot encode."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def fingerprint(states: dict[str, FileState]) -> str:
     """A hash of every readout file's relative path and content: equal fingerprints, equal corpora."""
     h = hashlib.sha256()
     for rel in sorted(states):
-        h.update(rel.encode() + b"\0" + states[rel].sha256.encode() + b"\n")
+        # surrogateescape: a file name that is not UTF-8 comes from os.scandir with surrogates
+        h.update(rel.encode("utf-8", "surrogateescape") + b"\0" + states[rel].sha256.encode() + b"\n")
     return h.hexdigest()
 
 
@@ -145,6 +169,10 @@ def _read_jsonl(path: Path, rel: str, text: str, corpus: Corpus) -> None:
         except json.JSONDecodeError as e:
             corpus.skipped.append(Skipped(where, f"not JSON ({e.msg})"))
             continue
+        except (ValueError, RecursionError) as e:  # valid JSON that Python will not decode
+            why = "nested too deeply" if isinstance(e, RecursionError) else "a number of more than 4,300 digits"
+            corpus.skipped.append(Skipped(where, f"not JSON we can read ({why})"))
+            continue
         if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
             corpus.skipped.append(Skipped(where, 'not an object with a "text" string'))
             continue
@@ -163,6 +191,7 @@ def parse_file(root: Path, rel: str) -> tuple[list[Readout], list[Skipped]]:
     path = root / rel
     corpus = Corpus(root=root)
     try:
+        _check_regular(path)
         data = path.read_bytes()
         if not data.strip():
             raise ParseError("empty file")
@@ -178,12 +207,22 @@ def parse_file(root: Path, rel: str) -> tuple[list[Readout], list[Skipped]]:
     return corpus.readouts, corpus.skipped
 
 
+def _check_regular(path: Path) -> None:
+    """Only regular files are read: a pipe named like a readout would block the read, a device
+    never end it. OSError (the file is gone, or may not be read) is the caller's to report."""
+    if path.is_symlink() and not path.exists():
+        raise ParseError("broken link (nothing at the path it points to)")
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ParseError("not a regular file (a pipe, socket or device named like a readout)")
+
+
 def read_corpus(root: Path) -> Corpus:
     """Parse every readout file; unreadable ones are logged (one line each) and skipped."""
     root = root.resolve()
     corpus = Corpus(root=root)
-    for path in corpus_files(root):
-        readouts, skipped = parse_file(root, path.relative_to(root).as_posix())
+    _check_root(root)
+    for rel in _readout_files(root, unreadable=True):
+        readouts, skipped = parse_file(root, rel)
         corpus.readouts += readouts
         corpus.skipped += skipped
     report(corpus)

@@ -31,7 +31,10 @@ MONTHS = {
     )
     for name in names
 }
-_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+# ASCII-only case folding ((?a:...)): with Unicode folding "ſept" (long s) and "aprıl" (dotless i)
+# match, and their lower() is no key of MONTHS
+MONTH_NAMES = r"(?a:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")"
+_MONTH = r"(?P<month>" + MONTH_NAMES + r")\.?"
 _WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
 
 _PATTERNS = [

@@ -94,10 +94,39 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     try:
         meta = yaml.safe_load(m.group(1)) or {}
     except yaml.YAMLError as e:
-        raise ParseError(f"front matter is not valid YAML ({str(e).splitlines()[0]})") from None
+        raise ParseError(f"front matter is not valid YAML ({_first_line(e)})") from None
+    except (ValueError, TypeError, AttributeError) as e:
+        # PyYAML's constructors raise these, not YAMLError, for a scalar that matches its type's
+        # pattern but not its range ("date: 2021-13-45", "!!int x", "!!timestamp x")
+        raise ParseError(f"front matter has a value YAML cannot read ({_first_line(e)})") from None
+    except RecursionError:
+        raise ParseError("front matter is nested too deeply to read") from None
     if not isinstance(meta, dict):
         raise ParseError("front matter is not a YAML mapping of keys to values")
     return meta, text[m.end():]
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).splitlines() or [type(e).__name__])[0]
+
+
+def _meta_text(value: Any) -> str | None:
+    """A title or source given as a scalar, as text. Anything else (a list, a mapping) is a
+    mistake in the metadata, and printing it could take forever: YAML aliases nest a few lines
+    into billions of items."""
+    if isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool):
+        return str(value).strip() or None
+    return None
+
+
+def _check_unicode(value: str, what: str) -> None:
+    """Refuse text with a lone surrogate, as a file that is not UTF-8 is refused: the index
+    writes UTF-8, which has no encoding for one. JSON ("\\udcff") and YAML escapes can hold one,
+    and so can a file name that is not UTF-8 (os.scandir hands its bytes over as surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ParseError(f"{what} is not valid Unicode (a lone surrogate {value[e.start]!r} at {e.start})") from None
 
 
 def _lines(body: str) -> list[str]:
@@ -161,7 +190,9 @@ _COLLECTIVES = [
 ]
 
 
-def _surname(name_tokens: list[str], text: str) -> str:
+def _surname(name_tokens: list[str], text: str, mentions: dict[str, int]) -> str:
+    """`mentions` remembers how often `text` repeats each token: a preamble that names people
+    thousands of times would otherwise search the whole text again for every name."""
     tokens = [t.rstrip(",") for t in name_tokens if t.rstrip(",") not in _SUFFIXES]
     tokens = [t if re.fullmatch(r"[A-Z]\.", t) else t.rstrip(".") for t in tokens]
     tokens = [t for t in tokens if not re.fullmatch(r"[A-Z]\.", t)] or tokens
@@ -171,7 +202,10 @@ def _surname(name_tokens: list[str], text: str) -> str:
     if caps:  # MOFA writes family names in capitals: "KISHIDA Fumio"
         return caps[0].capitalize() if caps[0].isascii() else caps[0][0] + caps[0][1:].lower()
     # "Kishida Fumio" vs "Shinzo Abe": the token the text repeats after a title is the surname
-    counts = {t: len(re.findall(r"\b" + re.escape(t) + r"\b", text)) for t in tokens}
+    for t in tokens:
+        if t not in mentions:
+            mentions[t] = len(re.findall(r"\b" + re.escape(t) + r"\b", text))
+    counts = {t: mentions[t] for t in tokens}
     best = max(counts.values())
     tied = [t for t in tokens if counts[t] == best]
     known = [t for t in tied if leader_named(t)]
@@ -186,6 +220,7 @@ def find_participants(preamble: str, text: str) -> list[Participant]:
     """People the preamble introduces, as "<honorific> <name>, <role> of <country>" or
     "<role> [of <country>] <name>"; leaders the alias table knows fill in a missing role."""
     found: dict[str, Participant] = {}
+    mentions: dict[str, int] = {}
 
     def add(surname: str, name: str, role: str, country: str | None) -> None:
         if not surname or surname in _STOP_NAMES or surname.lower() in found:
@@ -201,14 +236,14 @@ def find_participants(preamble: str, text: str) -> list[Participant]:
         found["<own>"] = Participant(name="", surname="", role=role, country=None)
 
     for m in _HONORIFIC.finditer(preamble):
-        segments = preamble[m.end():].split(",")
+        segments = preamble[m.end():].split(",", 3)  # the name and role are in the first three
         name_parts: list[str] = []
         for seg in segments[:3]:
             rm = _ROLE_SEGMENT.match(seg)
             if rm:
                 name = ", ".join(p.strip() for p in name_parts)
                 tokens = name_parts[0].split() if name_parts else []
-                surname = _surname(tokens, text) if len(name_parts) == 1 else (tokens[0] if tokens else "")
+                surname = _surname(tokens, text, mentions) if len(name_parts) == 1 else (tokens[0] if tokens else "")
                 country = rm.group("country")
                 add(surname, name, rm.group("role"), country.strip() if country else None)
                 break
@@ -228,7 +263,7 @@ def find_participants(preamble: str, text: str) -> list[Participant]:
                 break
         if not kept:
             continue
-        surname = _surname(kept, text)
+        surname = _surname(kept, text, mentions)
         country = m.group("country1") or m.group("country2") or m.group("adj")
         if m.group("country1") and countries_in(f"{m.group('country1')} {kept[0]}") != countries_in(m.group("country1")):
             continue  # "Prime Minister of New Zealand": the "name" is the rest of the country
@@ -287,15 +322,20 @@ def parse_readout(text: str, doc: str, meta: dict[str, Any] | None = None) -> Re
     """Parse one readout. `meta` (JSONL fields) wins over front matter, which wins over the text."""
     if "\x00" in text:
         raise ParseError("binary file, not text")
+    _check_unicode(doc, "the file name or JSONL id")
+    _check_unicode(text, "the text")
     front, body = split_front_matter(text)
     meta = {**front, **{k: v for k, v in (meta or {}).items() if v not in (None, "")}}
     lines = [ln for ln in _lines(body)]
     if not lines:
         raise ParseError("no text")
 
-    title = str(meta.get("title") or "").strip() or lines[0]
+    title = _meta_text(meta.get("title")) or lines[0]
     date: dt.date | None = coerce_date(meta.get("date"))
-    source = str(meta["source"]).strip() if meta.get("source") else None
+    source = _meta_text(meta.get("source"))
+    for value, what in ((title, "the title"), (source, "the source")):
+        if value is not None:
+            _check_unicode(value, what)
 
     # Header: whatever precedes the title line when the title is printed near the top
     # ("Press Releases"), the title itself, datelines, section names and junk.

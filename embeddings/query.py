@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .aliases import Leader, countries_in, leaders_in
-from .dates import MONTHS
+from .dates import MONTH_NAMES, MONTHS
 
 _COLLECTIVE = re.compile(
     r"\b(?:the\s+two|both|the)\s+(?:leaders|sides|ministers|foreign\s+ministers|prime\s+ministers|heads\s+of\s+\w+)\b", re.I
@@ -24,7 +24,7 @@ _ABOUT_TALK = re.compile(
     re.I,
 )
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
-_MONTH = re.compile(r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b\.?", re.I)
+_MONTH = re.compile(r"\b(" + MONTH_NAMES + r")\b\.?", re.I)
 
 
 @dataclass

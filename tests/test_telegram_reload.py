@@ -96,7 +96,7 @@ def test_new_readout_is_answered_after_an_update_while_questions_flow(bot):
             msgs = api.wait_messages(chat, 1, 15)
             if "Elbonia-Atlantis Relations" in msgs[-1].plain.splitlines()[0]:
                 break
-            assert time.monotonic() - done_at < 10, msgs[-1].plain
+            assert time.monotonic() - done_at < 120, msgs[-1].plain  # a bound for a reloader that never reloads
             time.sleep(0.5)
         print(f"new readout {added.name} answered {time.monotonic() - done_at:.1f} s after readout add")
         time.sleep(1.0)
@@ -120,7 +120,7 @@ def test_hand_edited_corpus_is_followed_and_reload_is_for_admins(bot):
     api.send_text(ADMIN, "/reload")
     (msg,) = api.wait_messages(ADMIN, 1, 60)
     assert msg.plain.startswith(("Reloaded", "The index is current")), msg.plain
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while True:  # the deleted readout disappears from answers (the bot rebuilt by itself or on /reload)
         api.clear_records()
         api.send_text(ADMIN, VOLCANO)
