@@ -12,13 +12,13 @@ import os
 import re
 
 DEVICE = "READOUT_DEVICE"
-QUERY_ENCODER = "READOUT_QUERY_ENCODER"
 LOCK_TIMEOUT = "READOUT_LOCK_TIMEOUT"
 FETCH_TIMEOUT = "READOUT_FETCH_TIMEOUT"
+DELTA_MAX = "READOUT_DELTA_MAX"
+HNSW_FROM = "READOUT_HNSW_FROM"
 CORPUS = "READOUT_CORPUS"
 INDEX = "READOUT_INDEX"
 
-QUERY_ENCODERS = ("auto", "onnx", "numpy", "torch")
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 
 
@@ -42,16 +42,6 @@ def device() -> str:
     return value.lower()
 
 
-def query_encoder() -> str:
-    """Which encoder serves questions; `auto` lets readout choose."""
-    value = _raw(QUERY_ENCODER)
-    if value is None:
-        return "auto"
-    if value.lower() not in QUERY_ENCODERS:
-        raise SettingError(f"{QUERY_ENCODER}={value} is not one of {', '.join(QUERY_ENCODERS)} (or unset it)")
-    return value.lower()
-
-
 def seconds(name: str, default: float) -> float:
     """A duration in seconds, 0 or more."""
     value = _raw(name)
@@ -66,9 +56,24 @@ def seconds(name: str, default: float) -> float:
     return s
 
 
+def count(name: str, default: int) -> int:
+    """A whole number, 0 or more."""
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        n = int(value.replace("_", "").replace(",", ""))
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise SettingError(f"{name}={value} is not a whole number (e.g. {name}={default})")
+    return n
+
+
 def check() -> None:
     """Read every setting once, so that a mistyped one fails at start, not when first needed."""
     device()
-    query_encoder()
     seconds(LOCK_TIMEOUT, 600.0)
     seconds(FETCH_TIMEOUT, 20.0)
+    count(DELTA_MAX, 0)
+    count(HNSW_FROM, 0)

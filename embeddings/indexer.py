@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import logging
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -20,18 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
+from . import env
 from .corpus import Corpus, FileState, fingerprint, parse_file, report
 from .encoder import Encoder
 from .lexical import Lexical, term_ids, tokenize
 from .records import Readout
-from .store import FORMAT_VERSION, HNSW_EF_SEARCH, Manifest, PointCache, ReadoutTable, StoredIndex, readout_line, write_index
-from .units import UNITS_RECIPE, context_line, dense_texts, lexical_text
+from .store import (FORMAT_VERSION, HNSW_EF_SEARCH, Manifest, PointCache, ReadoutTable, StoredIndex, TableRow, readout_line,
+                    write_index)
+from .units import LEXICAL_RECIPE, UNITS_RECIPE, context_line, dense_texts, lexical_text
 from .vectors import Vectors, faiss_ivf, tune
 
 log = logging.getLogger(__name__)
 
 PROGRESS_FROM = 256  # texts to encode; smaller builds finish before a bar would be read
-HNSW_FROM = int(os.environ.get("READOUT_HNSW_FROM", "100000"))  # vectors
+HNSW_FROM = 100_000  # vectors, default of $READOUT_HNSW_FROM
 HNSW_M = 32
 # at 2M generated vectors (HNSW32, efSearch 256, 400-row search): recall@10 against exact search
 # 0.974 with 80 (built in 675 s), 1.000 with 200 (1745 s), a search 1.0-1.2 ms either way
@@ -65,7 +66,7 @@ def _reuse_parsed(previous: StoredIndex | None) -> dict[str, list[int]]:
     for f, ids in by_file.items():
         state = previous.manifest.files.get(f)
         if state:
-            out[state[2]] = ids
+            out[FileState(*state).sha256] = ids
     return out
 
 
@@ -90,7 +91,7 @@ def index_kind(n_vectors: int, compact: str | None) -> str:
     as IVF), for some recall (0.978 of the exact top 10 with 8-bit codes on real embeddings, HNSW
     1.000: benchmarks/recall.py).
     """
-    if n_vectors >= HNSW_FROM:
+    if n_vectors >= env.count(env.HNSW_FROM, HNSW_FROM):
         return approximate_kind(n_vectors, compact)
     return _STORAGE[compact]
 
@@ -224,13 +225,17 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
     old_units = _Spans()  # point text key -> its unit rows in the previous index
     old_tokens = _Spans()  # BM25 text key -> its token span in the previous index
     vocab: dict[str, int] = {}
+    # tokens made by another BM25 recipe are not this one's, even where the text is the same (a
+    # tokenizer change): all are redone, in a vocabulary of their own, while the vectors are kept
+    same_lexical = previous is not None and previous.manifest.settings.get("lexical", 1) == LEXICAL_RECIPE
     if previous is not None:
         pc = previous.point_cache
         prev_rows, starts = previous.point_rows
         if reuse_vectors:
             old_units = _Spans(pc.text_keys, starts)
-        old_tokens = _Spans(pc.lex_keys, pc.offsets)
-        vocab = dict(previous.lexical.vocab)
+        if same_lexical:
+            old_tokens = _Spans(pc.lex_keys, pc.offsets)
+            vocab = dict(previous.lexical.vocab)
 
     unit_keys: list[np.ndarray] = []
     owner: list[np.ndarray] = []
@@ -241,13 +246,13 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
     text_keys, lex_keys, token_parts, token_lens = [], [], [], []
     n_units = 0
     pid = 0
-    # an unchanged readout (same file content, same recipe, same model) brings its points' rows,
+    # an unchanged readout (same file content, same recipes, same model) brings its points' rows,
     # keys and tokens as slices of the previous index: no per-point work on a large corpus
-    same_recipe = reuse_vectors and previous.manifest.settings.get("units") == UNITS_RECIPE
+    same_recipe = reuse_vectors and same_lexical and previous.manifest.settings.get("units") == UNITS_RECIPE
     if same_recipe:
         unit_counts, token_counts = np.diff(starts), np.diff(pc.offsets)
     lines: list[bytes] = []
-    table_rows: list[tuple] = []
+    table_rows: list[TableRow] = []
     for (r, i), rel in zip(entries, files):
         if i is not None and same_recipe:
             a, b = int(previous.point_starts[i]), int(previous.point_starts[i + 1])
@@ -272,8 +277,9 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
         if r is None:  # unchanged, but indexed by another recipe or model: its points are redone
             r = previous.readouts[i]
         lines.append(readout_line(r))
-        table_rows.append(ReadoutTable.row(r, rel))
-        countries = " ".join(table_rows[-1][-1])  # the table's countries go into the BM25 text too
+        row = ReadoutTable.row(r, rel)
+        table_rows.append(row)
+        countries = " ".join(row.countries)  # the table's countries go into the BM25 text too
         context = context_line(r)
         for p in r.points:
             tk = text_key(f"{context}\x1f{p.text}")  # a point's units depend on both
@@ -351,7 +357,7 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
         points=pid,
         units=n_units,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        settings={"faiss": kind, "compact": compact, "units": UNITS_RECIPE},
+        settings={"faiss": kind, "compact": compact, "units": UNITS_RECIPE, "lexical": LEXICAL_RECIPE},
         files={rel: [s.size, s.mtime_ns, s.sha256] for rel, s in states.items()},
     )
     path = write_index(index_root, manifest, lines, ReadoutTable.of(table_rows), units, keys, index,

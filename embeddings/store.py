@@ -171,6 +171,28 @@ def readout_line(r: Readout) -> bytes:
     return json.dumps(readout_to_dict(r), ensure_ascii=False).encode() + b"\n"
 
 
+@dataclass(slots=True)
+class TableRow:
+    """One readout's entry in the `ReadoutTable`, by name and not by position: the indexer once
+    took `row[-1]` for the countries after the speakers column went in last, and indexed speaker
+    labels as countries. A dataclass with slots cannot be indexed, and is made quicker than a
+    NamedTuple (0.44 against 0.59 us): an update makes one per readout."""
+
+    doc: str
+    file: str  # the corpus file the readout comes from
+    title: str
+    date: str | None  # ISO date
+    points: int  # how many points it has
+    preamble: bool  # whether its first point is its preamble
+    countries: list[str]  # countries its title and preamble name
+    speakers: list[str]  # per point, who speaks in it, one per line
+
+
+# ReadoutTable column -> its TableRow field (table.json keeps the columns under these names)
+TABLE_COLUMNS = {"docs": "doc", "files": "file", "titles": "title", "dates": "date", "points": "points",
+                 "preamble": "preamble", "countries": "countries", "speakers": "speakers"}
+
+
 @dataclass
 class ReadoutTable:
     """Per readout, what search and updates need without parsing it."""
@@ -188,14 +210,15 @@ class ReadoutTable:
     speakers: list[list[str]] | None = None
 
     @staticmethod
-    def row(r: Readout, file: str) -> tuple:
-        return (r.doc, file, r.title, r.iso_date, len(r.points), bool(r.points and r.points[0].preamble),
-                countries_in(f"{r.title}\n{r.preamble}"), ["\n".join(p.speakers) for p in r.points])
+    def row(r: Readout, file: str) -> TableRow:
+        return TableRow(doc=r.doc, file=file, title=r.title, date=r.iso_date, points=len(r.points),
+                        preamble=bool(r.points and r.points[0].preamble),
+                        countries=countries_in(f"{r.title}\n{r.preamble}"),
+                        speakers=["\n".join(p.speakers) for p in r.points])
 
     @classmethod
-    def of(cls, rows: list[tuple]) -> "ReadoutTable":
-        cols = list(zip(*rows)) if rows else [()] * len(cls.__dataclass_fields__)
-        return cls(*[list(c) for c in cols])
+    def of(cls, rows: list[TableRow]) -> "ReadoutTable":
+        return cls(**{col: [getattr(row, field) for row in rows] for col, field in TABLE_COLUMNS.items()})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ReadoutTable":
@@ -207,13 +230,14 @@ class ReadoutTable:
             table.speakers = [same.setdefault(tuple(s), s) for s in table.speakers]
         return table
 
-    def row_of(self, i: int, file: str | None = None) -> tuple | None:
+    def row_of(self, i: int, file: str | None = None) -> TableRow | None:
         """Readout i's row as `row` makes it (in another file, when renamed); None when this table
         predates a column, so that the caller makes the row from the parsed readout."""
         if self.speakers is None:
             return None
-        return (self.docs[i], file or self.files[i], self.titles[i], self.dates[i], self.points[i], self.preamble[i],
-                self.countries[i], self.speakers[i])
+        return TableRow(doc=self.docs[i], file=file or self.files[i], title=self.titles[i], date=self.dates[i],
+                        points=self.points[i], preamble=self.preamble[i], countries=self.countries[i],
+                        speakers=self.speakers[i])
 
 
 @dataclass

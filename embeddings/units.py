@@ -17,8 +17,11 @@ import re
 from .aliases import countries_in
 from .records import Point, Readout
 
-UNITS_RECIPE = 2  # how points become dense units and BM25 texts (this module and the aliases it uses);
-# an index made by another recipe is rebuilt, and only a same-recipe index lends whole readouts
+UNITS_RECIPE = 2  # how points become dense units (this module and the aliases it uses); an index
+# made by another recipe is rebuilt, and only a same-recipe index lends whole readouts
+LEXICAL_RECIPE = 2  # how points become BM25 tokens (`lexical_text`, lexical.tokenize): an index of
+# another recipe has its BM25 side redone on the next update, its vectors kept. 1 (indexes that do
+# not say): the indexer took the table's speakers column for the readout's countries
 WINDOW_WORDS = 150  # about 200 word pieces, within the model's 256
 _SENTENCE = re.compile(r"(?<=[.!?;”\"])\s+(?=[A-Z“\"(•])|\n+")
 

@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from . import env
+
 log = logging.getLogger(__name__)
 
-DELTA_MAX = int(os.environ.get("READOUT_DELTA_MAX", "20000"))  # rows; an exact scan of 20k takes ~3 ms
+DELTA_MAX = 20000  # rows, default of $READOUT_DELTA_MAX; an exact scan of 20k takes ~3 ms
 BASE, DELTA = "vectors.faiss", "delta.faiss"
 
 
@@ -93,7 +95,7 @@ class Vectors:
 
     def add(self, x: np.ndarray) -> None:
         self.delta.add(np.ascontiguousarray(x, dtype=np.float32))
-        if self.delta.ntotal > DELTA_MAX:
+        if self.delta.ntotal > env.count(env.DELTA_MAX, DELTA_MAX):
             self.fold()
 
     def fold(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -65,3 +66,31 @@ def test_an_index_whose_table_predates_the_speakers_column_still_answers_and_gai
     (corpus / "extra.txt").write_text("Talk on tides\n\nMarch 3, 2031\n\n1. The leaders discussed tides.\n")
     build(corpus, index)
     assert load_index(index).table.speakers is not None
+
+
+def test_table_rows_are_named_and_the_table_keeps_its_columns():
+    """A row is read by name (the countries were once taken as `row[-1]`, which had become the
+    speakers); the table it makes has the columns table.json has always had, so old indexes load."""
+    from dataclasses import asdict
+
+    from embeddings.store import ReadoutTable, TableRow
+
+    readouts = [_readout(i) for i in range(3)]
+    rows = [ReadoutTable.row(r, f"file{i}.md") for i, r in enumerate(readouts)]
+    assert rows[0].countries == ["Japan"]  # from the title; "Россия" is no alias
+    assert rows[0].speakers == ["Prime Minister Kishida", ""]
+    assert (rows[0].doc, rows[0].file, rows[0].date, rows[0].points, rows[0].preamble) == (
+        "talks/0.md", "file0.md", "2020-01-01", 2, False)
+    with pytest.raises(TypeError):
+        rows[0][-1]  # no positions to get wrong
+
+    table = ReadoutTable.of(rows)
+    assert list(table.__dict__) == ["docs", "files", "titles", "dates", "points", "preamble", "countries", "speakers"]
+    assert table.countries == [r.countries for r in rows] and table.speakers == [r.speakers for r in rows]
+    again = ReadoutTable.from_dict(json.loads(json.dumps(table.__dict__)))  # as written to and read from table.json
+    assert [again.row_of(i) for i in range(3)] == rows
+    assert again.row_of(1, "renamed.md") == TableRow(**{**asdict(rows[1]), "file": "renamed.md"})
+    assert ReadoutTable.of([]).docs == [] and ReadoutTable.of([]).speakers == []
+
+    old = {k: v for k, v in table.__dict__.items() if k != "speakers"}  # a table from before the column
+    assert ReadoutTable.from_dict(old).row_of(0) is None
