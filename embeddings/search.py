@@ -157,11 +157,21 @@ class Searcher:
     def _rank(self, q: Query, vec: np.ndarray, k: int,
               words: tuple[np.ndarray, np.ndarray | None] | None = None) -> Answer:
         """`words`: the question's `_bm25`, when computed ahead."""
-        s = self.settings
-        question = q.text
         vec = np.ascontiguousarray(vec, dtype=np.float32)
         bm25, lexical_best = words if words is not None else self._bm25(q)
         cands = self._candidates(vec, lexical_best)
+        dense, fused = self.fuse(q, vec, cands, bm25)
+        k = max(1, min(k, len(fused)))
+        order = np.argsort(-fused, kind="stable")[:k]
+        best = int(order[0])
+        hits = [self._hit(int(cands[i]), float(fused[i])) for i in order]
+        found = self.passes(q, int(cands[best]), float(dense[best]))
+        return Answer(question=q.text, found=found, hits=hits)
+
+    def fuse(self, q: Query, vec: np.ndarray, cands: np.ndarray, bm25: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates' exact cosines, and their ranking scores for the question: dense and
+        BM25 fused, the question's preferences added. `bm25`: every point's BM25 score (`_bm25`)."""
+        s = self.settings
         dense = self._exact_dense(vec, cands)
         bm = bm25[cands]
         top_bm = float(bm.max()) if bm.size else 0.0
@@ -174,14 +184,23 @@ class Searcher:
             best_of = np.full(len(self.index.readouts), -np.inf, dtype=np.float32)
             np.maximum.at(best_of, ro, fused)
             fused = fused + s.readout_weight * best_of[ro]
-        k = max(1, min(k, len(fused)))
-        order = np.argsort(-fused, kind="stable")[:k]
-        best = int(order[0])
-        coverage = self.index.lexical.coverage(q.content or question, int(cands[best]))
-        confidence = (1 - s.confidence_lexical) * float(dense[best]) + s.confidence_lexical * coverage
-        hits = [self._hit(int(cands[i]), float(fused[i])) for i in order]
-        found = confidence >= s.threshold and self._consistent(q, int(cands[best]))
-        return Answer(question=question, found=found, hits=hits)
+        return dense, fused
+
+    def confidence(self, q: Query, pid: int, dense: float) -> float:
+        """How surely point `pid` answers the question, on a scale that means the same for every
+        question: its cosine `dense` and the share of the question's words it contains."""
+        s = self.settings
+        coverage = self.index.lexical.coverage(q.content or q.text, pid)
+        return (1 - s.confidence_lexical) * dense + s.confidence_lexical * coverage
+
+    def passes(self, q: Query, pid: int, dense: float) -> bool:
+        """The `found` test for one point: its confidence reaches the threshold and it can be
+        what the question asks for. An answer is found when its best point passes; a timeline
+        keeps each readout's best point that passes (embeddings/timeline.py)."""
+        s = self.settings
+        if (1 - s.confidence_lexical) * dense + s.confidence_lexical < s.threshold:
+            return False  # short even with every word of the question: no need to count them
+        return self.confidence(q, pid, dense) >= s.threshold and self._consistent(q, pid)
 
     def _consistent(self, q: Query, pid: int) -> bool:
         """Whether the best point can be what the question asks for: every leader and country the
