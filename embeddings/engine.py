@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import env
 from .corpus import CorpusError, FileState, corpus_files, fingerprint, scan
@@ -27,6 +27,12 @@ from .records import Answer, Readout
 from .search import Searcher, Settings
 from .store import FORMAT_VERSION, IndexError_, Manifest, OtherFormat, ReadoutTable, StoredIndex, load_index, read_manifest
 from .units import UNITS_RECIPE
+
+if TYPE_CHECKING:
+    from .timeline import Span, Timeline
+    from collections.abc import Mapping
+
+    from .topics import Arrival, TopicMatch
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +238,7 @@ def build(corpus: Path | str | None = None, index: Path | str | None = None, mod
           on_start: Callable[[Paths], None] | None = None) -> BuildReport:
     """Bring the index up to date with the corpus (re-encoding only what changed). `compact`
     ("fp16", "sq8", "sq4", or "none") changes how vectors are stored; by default the index keeps its own.
-    A build that loads the model also exports its layers for questions (onnx_bert.py);
+    A build that loads the model also exports its layers for questions (question_encoder.py);
     `export_queries` does so even when nothing needed encoding (it loads the model, once).
     `on_start` hears when the checks have passed and the build begins."""
     paths = resolve_paths(corpus, index)
@@ -444,11 +450,37 @@ class Engine:
         except ModelError as e:
             raise EngineError(str(e)) from None
 
+    def timeline(self, topic: str, span: Span | None = None) -> Timeline:
+        """Every readout's point on `topic`, oldest first, within `span` (embeddings/timeline.py)."""
+        from .timeline import timeline
+
+        try:
+            return timeline(self.searcher, readable(topic), span)
+        except ModelError as e:
+            raise EngineError(str(e)) from None
+
+    def match_topics(self, topics: list[str], docs: list[str]) -> list[TopicMatch]:
+        """Which point of each readout of `docs` answers each followed topic, judged as a question's
+        answer is (embeddings/topics.py): the alerts a new readout sends."""
+        from .topics import match_topics
+
+        try:
+            return match_topics(self.searcher, [readable(t) for t in topics], docs)
+        except ModelError as e:
+            raise EngineError(str(e)) from None
+
+    def arrivals(self, known: Mapping[str, str]) -> list[Arrival]:
+        """The readouts whose content hash is not `known[doc]` (new or edited since a front end
+        recorded `known`), with their hashes and point keys (embeddings/topics.py)."""
+        from .topics import arrivals
+
+        return arrivals(self.searcher.index, known)
+
     def warm_up(self) -> None:
-        """Get ready for many questions (a bot, an evaluation): load the question encoder that
-        is fastest per question now rather than on the first question."""
-        self.searcher.encoder.expect_many_questions()
+        """Get ready for many questions (a bot, an evaluation): open the question encoder and
+        touch the index now rather than on a user's first question."""
         self.ask_many(["warm up"], 1)
+        log.info("questions encoded by %s", self.searcher.encoder.question_encoder)
 
     @property
     def readouts(self) -> Sequence[Readout]:

@@ -38,6 +38,11 @@ class FetchError(Exception):
     """A page that cannot be fetched; the message is one line saying why."""
 
 
+class NotAPage(FetchError):
+    """The server sent something of a type readout does not read (an image, a PDF): unlike a
+    failed connection, asking again will not change it (a feed check remembers such entries)."""
+
+
 @dataclass
 class Page:
     url: str  # after redirects
@@ -45,6 +50,9 @@ class Page:
     content_type: str  # "text/html", "text/plain", ...
     charset: str | None  # from the Content-Type header, when it says
     body: bytes
+    status: int = 200  # 304: not modified since the ETag / Last-Modified given (body empty)
+    etag: str | None = None  # validators for the next conditional GET (feeds)
+    last_modified: str | None = None
 
     @property
     def is_html(self) -> bool:
@@ -88,9 +96,13 @@ def _sniff(body: bytes) -> str:
     return ""
 
 
-def fetch(url: str, timeout: float | None = None, max_bytes: int = MAX_BYTES) -> Page:
-    """GET `url`, following redirects (http and https only); refuse what is not HTML or text, what
-    is larger than `max_bytes` (reading stops there) and what takes longer than `timeout` seconds."""
+def fetch(url: str, timeout: float | None = None, max_bytes: int = MAX_BYTES,
+          types: tuple[str, ...] = HTML_TYPES + TEXT_TYPES, what: str = "a web page or text",
+          headers: dict[str, str] | None = None) -> Page:
+    """GET `url`, following redirects (http and https only); refuse what is not of `types` (HTML or
+    text; `what` names them in the error), what is larger than `max_bytes` (reading stops there)
+    and what takes longer than `timeout` seconds. `headers` are added to the request; with
+    If-None-Match or If-Modified-Since among them, a 304 comes back as a Page of status 304."""
     import httpx
 
     from .env import FETCH_TIMEOUT, SettingError, seconds
@@ -103,9 +115,11 @@ def fetch(url: str, timeout: float | None = None, max_bytes: int = MAX_BYTES) ->
     url = check_url(url)
     host = urlsplit(url).hostname
     deadline = time.monotonic() + timeout
+    conditional = bool(headers) and any(k.lower() in ("if-none-match", "if-modified-since") for k in headers)
     headers = {
         "User-Agent": user_agent(),
         "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1",
+        **(headers or {}),
     }
     try:
         client = httpx.Client(follow_redirects=True, timeout=httpx.Timeout(timeout), headers=headers, max_redirects=10)
@@ -114,11 +128,15 @@ def fetch(url: str, timeout: float | None = None, max_bytes: int = MAX_BYTES) ->
             host = r.url.host or host
             if r.status_code >= 400:
                 raise FetchError(f"HTTP {r.status_code} {r.reason_phrase or ''}".strip() + f" from {final}")
+            if r.status_code == 304 and conditional:
+                return Page(url=final, requested=url, content_type="", charset=None, body=b"", status=304,
+                            etag=r.headers.get("etag"), last_modified=r.headers.get("last-modified"))
             if r.status_code >= 300:
                 raise FetchError(f"HTTP {r.status_code} redirect without a usable Location from {final}")
             ctype, charset = _content_type(r.headers.get("content-type"))
-            if ctype and ctype not in HTML_TYPES + TEXT_TYPES:
-                raise FetchError(f"the server sent {ctype}, not a web page or text ({final})")
+            if ctype and ctype not in types:
+                raise NotAPage(f"the server sent {ctype}, not {what} ({final})")
+            validators = r.headers.get("etag"), r.headers.get("last-modified")
             declared = r.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise FetchError(
@@ -154,7 +172,8 @@ def fetch(url: str, timeout: float | None = None, max_bytes: int = MAX_BYTES) ->
             raise FetchError(f"the server did not say what it sent, and it does not look like a web page ({final})")
     if not body.strip():
         raise FetchError(f"the page is empty ({final})")
-    return Page(url=final, requested=url, content_type=ctype, charset=charset, body=body)
+    return Page(url=final, requested=url, content_type=ctype, charset=charset, body=body,
+                etag=validators[0], last_modified=validators[1])
 
 
 def _first_line(e: BaseException) -> str:

@@ -27,6 +27,11 @@ class ManageError(Exception):
     """Something the user can fix; the message is one line."""
 
 
+class NotAReadout(ManageError):
+    """The source was read, and it is not a readout (no date, no body text, an image): reading it
+    again will not change that, so a feed check remembers it instead of fetching it every time."""
+
+
 def one_line(message: object) -> str:
     return " ".join(str(message).split())
 
@@ -49,7 +54,7 @@ def load_source(source: str, url: str | None = None):
     """A `Draft` of the readout SOURCE holds: a web address, a saved page or a readout text.
     `url` is recorded as the source address instead of the one found."""
     from .extract import ExtractError, from_html, from_text
-    from .fetch import FetchError, decode_text, fetch
+    from .fetch import FetchError, NotAPage, decode_text, fetch
 
     try:
         if is_url(source):
@@ -84,7 +89,9 @@ def load_source(source: str, url: str | None = None):
         except UnicodeDecodeError as e:
             raise ManageError(f"not UTF-8 text (byte {e.start}); save it as UTF-8 first") from None
         return from_text(text, source=url)
-    except (FetchError, ExtractError) as e:
+    except (NotAPage, ExtractError) as e:
+        raise NotAReadout(str(e)) from None
+    except FetchError as e:
         raise ManageError(str(e)) from None
     except OSError as e:
         raise ManageError(f"cannot read it ({e.strerror or e})") from None

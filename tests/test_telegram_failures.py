@@ -25,6 +25,7 @@ from bot.telegram.services import services  # noqa: E402
 from botapi import FakeBotAPI, Sent  # noqa: E402
 from embeddings.engine import EngineError  # noqa: E402
 from embeddings.records import Answer, Hit, Point, Readout  # noqa: E402
+from embeddings.timeline import Timeline  # noqa: E402
 
 TOKEN = "7012345678:AAF-test_token_for_the_local_bot_api_Xy9"
 ADMIN = 6_000_001
@@ -65,6 +66,10 @@ class FakeEngine:
         if self.refresh_error is not None:
             raise self.refresh_error
         return None
+
+    def timeline(self, topic: str, span: object = None) -> Timeline:
+        """No readout has a point on any topic (the /timeline tests run the real engine)."""
+        return Timeline(topic=topic, entries=[], readouts=len(self.readouts))
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from . import handlers
+from . import handlers, news, timeline
 from ..memory import Trimmer
 from .batcher import AskBatcher
 from .catalog import Catalog
@@ -54,6 +54,10 @@ COMMANDS = [
     BotCommand("ask", "Ask a question: /ask <question>"),
     BotCommand("sources", "The readouts I know, newest first"),
     BotCommand("readout", "Read a whole readout: /readout N"),
+    BotCommand("timeline", "A topic over time, with a chart: /timeline <topic>"),
+    BotCommand("follow", "Get new readouts' points on a topic: /follow <topic>"),
+    BotCommand("following", "The topics this chat follows, to stop one"),
+    BotCommand("unfollow", "Stop following a topic: /unfollow N"),
 ]
 
 
@@ -69,6 +73,7 @@ async def _post_init(app: Application) -> None:
     svc = services(app)
     svc.batcher.start()
     svc.reloader.start()
+    news.start(app)  # alerts of new readouts, feed checks
     log.info(
         "serving as @%s with %d readout(s); commands registered",
         app.bot.username,
@@ -78,6 +83,7 @@ async def _post_init(app: Application) -> None:
 
 async def _post_stop(app: Application) -> None:
     await services(app).reloader.stop()
+    await news.stop(app)
     await services(app).batcher.stop()
 
 
@@ -117,9 +123,11 @@ def build_application(
         refusals=RateLimiter(3),
         engine_error=engine_error,
         admins=settings.admin_chats,
+        timeline=engine.timeline,
     )
     svc = app.bot_data[KEY]
     svc.reloader = Reloader(engine, svc, settings.reload_interval)
+    news.install(app, engine, settings)  # before add_handlers: /follow's handlers go first
     add_handlers(app)
     return app
 
@@ -139,6 +147,7 @@ def add_handlers(app: Application) -> None:
         ("sources", handlers.sources_command),
         ("readout", handlers.readout_command),
         ("reload", handlers.reload_command),
+        ("timeline", timeline.timeline_command),
     ):
         app.add_handler(CommandHandler(name, callback, filters=new_message & (private | groups)))
     app.add_handler(

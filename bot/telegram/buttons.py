@@ -7,6 +7,8 @@ or stale press) becomes `None` for the handler to answer with a short notice:
     m:<answer id>:<start>   "More results": hits from <start> of a stored answer
     r:<readout key>          "Full readout": the readout whose doc hashes to <readout key>
     s:<page>                 a page of /sources
+    u:<follow id>            "Stop" under /following: stop following that topic (follow_handlers.py
+                             answers it; `parse` leaves it to that handler)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ MAX_CALLBACK_BYTES = 64
 _MORE_RE = re.compile(r"^m:([A-Za-z0-9_-]{1,16}):(\d{1,4})$")
 _READOUT_RE = re.compile(r"^r:([0-9a-f]{10})$")
 _SOURCES_RE = re.compile(r"^s:(\d{1,5})$")
+UNFOLLOW_PATTERN = r"^u:(\d{1,18})$"
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,16 @@ def readout_data(key: str) -> str:
 
 def sources_data(page: int) -> str:
     return _checked(f"s:{page}")
+
+
+def unfollow_data(follow_id: int) -> str:
+    return _checked(f"u:{follow_id}")
+
+
+def parse_unfollow(data: str | None) -> int | None:
+    """The follow id of a "Stop" button, or None for other data."""
+    m = re.match(UNFOLLOW_PATTERN, data or "")
+    return int(m.group(1)) if m else None
 
 
 def parse(data: str | None) -> Action | None:

@@ -131,6 +131,8 @@ def telegram_command(
             rate_limit=config.parse_rate_limit(env.get(config.RATE_LIMIT_ENV)),
             max_rate=config.parse_max_rate(env.get(config.MAX_RATE_ENV)),
             reload_interval=config.parse_reload_interval(env.get(config.RELOAD_INTERVAL_ENV)),
+            feeds_interval=config.parse_feeds_interval(env.get(config.FEEDS_INTERVAL_ENV)),
+            state_dir=config.read_state_dir(env.get(config.STATE_DIR_ENV)),
             webhook_url=config.check_webhook_url(webhook_url) if webhook_url else None,
             listen=listen,
             port=port,

@@ -28,6 +28,8 @@ RATE_LIMIT_ENV = "READOUT_RATE_LIMIT"
 ADMIN_CHATS_ENV = "READOUT_ADMIN_CHATS"
 MAX_RATE_ENV = "READOUT_MAX_RATE"
 RELOAD_INTERVAL_ENV = "READOUT_RELOAD_INTERVAL"
+FEEDS_INTERVAL_ENV = "READOUT_FEEDS_INTERVAL"
+STATE_DIR_ENV = "READOUT_STATE_DIR"
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_RATE_LIMIT = 20  # questions per user per minute
@@ -35,6 +37,8 @@ DEFAULT_RATE_LIMIT = 20  # questions per user per minute
 # many chats ("not more than 30 messages per second"). Faster sending earns 429s.
 DEFAULT_MAX_RATE = 30.0
 DEFAULT_RELOAD_INTERVAL = 5.0  # seconds between checks for a newer index
+DEFAULT_FEEDS_INTERVAL = 3600.0  # seconds between checks of the corpus's feeds (readout feeds)
+STATE_FILE = "bot.sqlite3"  # in the state folder: follows, and which alerts went to whom
 
 
 @dataclass(frozen=True)
@@ -63,26 +67,32 @@ ENV: tuple[EnvSetting, ...] = (
     EnvSetting(RELOAD_INTERVAL_ENV, "Seconds between checks for a newer index (after readout "
                "index, add or remove, or edits of the corpus files); 0 checks only on /reload.",
                f"{DEFAULT_RELOAD_INTERVAL:g}"),
+    EnvSetting(FEEDS_INTERVAL_ENV, "Seconds between checks of the feeds the corpus follows (readout "
+               "feeds add); new readouts are added and announced to the chats that /follow their "
+               "topic. 0 turns the checks off.", f"{DEFAULT_FEEDS_INTERVAL:g}"),
+    EnvSetting(STATE_DIR_ENV, f"Folder of the bot's own state ({STATE_FILE}: the topics chats "
+               "follow and the alerts sent).", "readout/ in the user's state directory "
+               "(~/.local/state/readout on Linux)"),
     EnvSetting("READOUT_CORPUS", "Folder of readouts (or --corpus).", "the bundled corpus",
                engine=True),
     EnvSetting("READOUT_INDEX", "Index folder (or --index); built at start if missing or stale.",
                "a folder per corpus in the cache directory", engine=True),
     EnvSetting("READOUT_DEVICE", "Where the model encodes when it must: cpu, cuda, cuda:N or mps.",
                "cpu", engine=True),
-    EnvSetting("READOUT_QUERY_ENCODER", "What encodes questions: auto, onnx, numpy or torch.",
-               "auto", engine=True),
     EnvSetting("READOUT_LOCK_TIMEOUT", "Seconds to wait at start or reload while another readout "
                "process updates the index.", "600", engine=True),
     EnvSetting("READOUT_DELTA_MAX", "Vectors an index update keeps apart (searched exactly) before "
                "it folds them into the main vector file.", "20000", engine=True),
     EnvSetting("READOUT_HNSW_FROM", "Vectors from which an index build makes an HNSW graph "
                "instead of an exact index.", "100000", engine=True),
+    EnvSetting("READOUT_FETCH_TIMEOUT", "Seconds a feed or a feed entry's page may take to "
+               "arrive (feed checks; readout add URL).", "20", engine=True),
     EnvSetting("XDG_CACHE_HOME", "Cache directory; readout/ in it holds the default indexes and "
                "the question encoder's export.", "~/.cache", engine=True),
 )
 
 # Settings of the engine that `readout telegram` never reaches (used by other commands only).
-ENGINE_ONLY_ELSEWHERE = frozenset({"READOUT_FETCH_TIMEOUT"})  # `readout add URL`
+ENGINE_ONLY_ELSEWHERE: frozenset[str] = frozenset()
 
 # Telegram tokens are "<bot id>:<35 url-safe characters>"; accept a little more than that so a
 # future longer secret does not lock people out, but catch the usual paste accidents.
@@ -113,6 +123,8 @@ class Settings:
     webhook_secret: str | None = None
     admin_chats: frozenset[int] = frozenset()  # may use /reload
     reload_interval: float = DEFAULT_RELOAD_INTERVAL  # seconds; 0: only on /reload
+    feeds_interval: float = DEFAULT_FEEDS_INTERVAL  # seconds between feed checks; 0: none
+    state_dir: Path | None = None  # holds STATE_FILE; None: the user's state directory
 
     def __repr__(self) -> str:  # never let the token reach a log line through repr()
         return f"Settings(api_url={self.api_url!r}, webhook_url={self.webhook_url!r}, ...)"
@@ -218,6 +230,46 @@ def parse_reload_interval(value: str | None) -> float:
     """`READOUT_RELOAD_INTERVAL`: seconds between checks for a newer index; 0: only on /reload."""
     return _parse_count(value, RELOAD_INTERVAL_ENV, DEFAULT_RELOAD_INTERVAL, float,
                         "a number of seconds", "only on /reload")
+
+
+def parse_feeds_interval(value: str | None) -> float:
+    """`READOUT_FEEDS_INTERVAL`: seconds between checks of the corpus's feeds; 0: no checks."""
+    return _parse_count(value, FEEDS_INTERVAL_ENV, DEFAULT_FEEDS_INTERVAL, float,
+                        "a number of seconds", "no feed checks")
+
+
+def read_state_dir(value: str | None) -> Path:
+    """`READOUT_STATE_DIR`, else readout/ in the user's state directory: created now, and its
+    state file checked, so that a folder the bot cannot write (or a file that is no database)
+    is one line at start rather than a failure at the first /follow."""
+    import sqlite3
+
+    if value is not None and value.strip():
+        folder, origin = Path(value.strip()).expanduser(), f"${STATE_DIR_ENV}"
+    else:
+        from platformdirs import user_state_dir
+
+        folder, origin = Path(user_state_dir("readout")), "the state directory"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {origin} {folder}: {exc.strerror or exc}; "
+                          f"set ${STATE_DIR_ENV} to a folder the bot can write") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write to {origin} {folder}; set ${STATE_DIR_ENV} to a folder the bot can write")
+    state = folder / STATE_FILE
+    if state.exists():
+        try:
+            db = sqlite3.connect(f"{state.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                db.execute("PRAGMA schema_version").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"{state} is not a readable SQLite database ({exc}); move it away "
+                              "(the chats' follows are in it) or set "
+                              f"${STATE_DIR_ENV} to another folder") from None
+    return folder
 
 
 def read_webhook_secret(

@@ -42,6 +42,8 @@ class Reloader:
         if change is not None:
             self.svc.catalog = Catalog(self.engine.readouts, self.engine.table)
             log.info("now serving a newer index: %s", change.describe())
+            if self.svc.alerts is not None:  # new readouts: the chats that follow them hear (alerts.py)
+                self.svc.alerts.notice()
         return change
 
     def start(self) -> None:

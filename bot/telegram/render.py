@@ -18,6 +18,9 @@ EXAMPLE_QUESTION = "What was said about grave visits?"
 SHORT_POINT = 220  # characters of a point shown under "Also relevant"
 ALSO_SHOWN = 2  # shortened points under the best one
 MORE_PAGE = 3  # points per "More results" message
+# characters of a title in /sources: its pages are edited in place, so a page must stay one
+# message; ten such titles (300 UTF-16 units each at worst) and their dates fit in 4096
+SOURCES_TITLE = 150
 
 _URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
 
@@ -156,7 +159,7 @@ def render_sources(
         date = human_date(r.iso_date)
         n_points = sum(1 for p in r.points if not p.preamble)
         lines.append(
-            f"{number}. <b>{esc(r.title)}</b>"
+            f"{number}. <b>{esc(shorten(r.title, SOURCES_TITLE))}</b>"
             + (f" — {esc(date)}" if date else "")
             + f" ({n_points} point{'s' if n_points != 1 else ''})"
         )
@@ -196,10 +199,18 @@ def render_help(username: str | None) -> str:
             "/ask &lt;question&gt; — ask a question\n"
             "/sources — the readouts I know, newest first\n"
             "/readout N — read readout N from /sources in full\n"
+            "/timeline &lt;topic&gt; — every readout's point on a topic, oldest first, with a chart\n"
+            "/follow &lt;topic&gt; — get each new readout's point on a topic\n"
+            "/following — the topics this chat follows, with buttons to stop them\n"
+            "/unfollow N — stop following topic N of /following\n"
             "/start — what I know\n"
             "/help — this help",
             "Each answer shows the best matching point with its readout, date and point number; "
             "<b>More results</b> shows the next points and <b>Full readout</b> the whole readout.",
+            "<b>Following a topic</b>\n"
+            "Send e.g. <i>/follow grave visits</i> (here, or in a group for the whole group). "
+            "When a new readout arrives with a point on it, I send that point to this chat, "
+            "once. A chat follows at most 20 topics.",
         ]
     )
 

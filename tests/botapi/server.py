@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .html import ParseEntitiesError, parse_html, strip_message, utf16_len
+from .uploads import PhotoMethods, parse_multipart
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
@@ -71,6 +72,10 @@ BOT_COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?")
 MENTION_RE = re.compile(r"(?<![A-Za-z0-9_])@[A-Za-z0-9_]{5,32}")
 
 
+# how long a test waits for the bot before calling it hung: a bound for a busy CI machine, not a
+# speed check (how fast the bot answers is measured in benchmarks/bot_load.py)
+WAIT_S = 60.0
+
 class ApiError(Exception):
     """A Telegram-shaped error answer."""
 
@@ -97,6 +102,7 @@ class Sent:
     reply_markup: dict | None
     reply_to: int | None = None
     at: float = field(default_factory=time.monotonic)
+    photo: bytes | None = field(default=None, repr=False)  # sendPhoto's upload (uploads.py)
 
     def buttons(self) -> list[tuple[str, str | None]]:
         """(text, callback_data) of every inline button, row by row."""
@@ -124,7 +130,7 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-class FakeBotAPI:
+class FakeBotAPI(PhotoMethods):
     """The server's state and its Bot API methods; `start()` serves it over HTTP."""
 
     def __init__(self, token: str, username: str = "readout_test_bot", bot_id: int | None = None) -> None:
@@ -161,6 +167,7 @@ class FakeBotAPI:
         self.chat_actions: list[tuple[int, str]] = []
         self.deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status) of webhook POSTs
         self._poll_generation = 0
+        self.blocked: dict[int, str] = {}  # chat id -> the 403 it answers (block_chat)
 
     def reset(self) -> None:
         """Forget calls, messages and failures (keeps queued updates' ids moving forward)."""
@@ -271,6 +278,14 @@ class FakeBotAPI:
             self.cond.notify_all()
         return status, body
 
+    def block_chat(self, chat_id: int) -> None:
+        """From now on, whatever the bot sends to `chat_id` is refused with 403 Forbidden, as
+        Telegram refuses a user who blocked the bot or a group that removed it."""
+        with self.cond:
+            kind = self.chats.get(chat_id, {}).get("type", "private")
+            self.blocked[chat_id] = ("Forbidden: bot was blocked by the user" if kind == "private"
+                                     else "Forbidden: bot was kicked from the group chat")
+
     def fail_next(self, method: str, times: int = 1, code: int = 429, retry_after: int | None = 1) -> None:
         """Make the next `times` calls of `method` fail with `code` (429 carries retry_after)."""
         with self.cond:
@@ -304,6 +319,8 @@ class FakeBotAPI:
         chat = self.chats.get(chat_id)
         if chat is None:
             raise ApiError.bad("chat not found")
+        if chat_id in self.blocked:
+            raise ApiError(403, self.blocked[chat_id])
         return chat
 
     def _text(self, text: Any, parse_mode: Any) -> tuple[str, list[dict]]:
@@ -794,7 +811,7 @@ class FakeBotAPI:
 
     # --- what tests call: waiting and reading ---------------------------------------------------
 
-    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition") -> Any:
         """Wait until `predicate()` (called with the lock held) is truthy; return its value."""
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -811,7 +828,7 @@ class FakeBotAPI:
         with self.cond:
             return [s for s in self.sent if s.chat_id == chat_id and s.method == method]
 
-    def wait_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[Sent]:
+    def wait_messages(self, chat_id: int, count: int = 1, timeout: float = WAIT_S) -> list[Sent]:
         """Wait for at least `count` messages sent to `chat_id`; returns them all."""
         return self.wait_for(
             lambda: (lambda m: m if len(m) >= count else None)(
@@ -821,12 +838,12 @@ class FakeBotAPI:
             f"{count} message(s) to chat {chat_id}",
         )
 
-    def callback_answer(self, qid: str, timeout: float = 10.0) -> dict:
+    def callback_answer(self, qid: str, timeout: float = WAIT_S) -> dict:
         return self.wait_for(
             lambda: next((a for a in self.callback_answers if a["id"] == qid), None),
             timeout, f"answer to callback query {qid}")
 
-    def inline_answer(self, qid: str, timeout: float = 10.0) -> dict:
+    def inline_answer(self, qid: str, timeout: float = WAIT_S) -> dict:
         return self.wait_for(
             lambda: next((a for a in self.inline_answers if a["id"] == qid), None),
             timeout, f"answer to inline query {qid}")
@@ -882,6 +899,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return params
             if ctype in ("application/x-www-form-urlencoded", ""):
                 params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            elif ctype == "multipart/form-data":  # a call with a file: sendPhoto (uploads.py)
+                params.update(parse_multipart(self.headers.get("Content-Type", ""), body))
             else:
                 raise ApiError.bad(f"content type {ctype} is not supported by this test server")
         for key in list(params):
