@@ -49,7 +49,7 @@ def main() -> None:
     n_points = parsed.n_points
     log(f"{len(parsed.readouts)} readouts, {n_points} points, {len(texts)} texts to encode; corpus in {corpus}")
     if len(texts) <= encoder_mod.FEW_TEXTS:
-        ap.error(f"--points too small: {len(texts)} texts would be encoded by the numpy encoder, not the model")
+        ap.error(f"--points too small: {len(texts)} texts would be encoded by the question encoder, not the model")
 
     # The raw side: sentence-transformers loaded once (this also imports torch for both sides).
     raw_enc = encoder_mod.Encoder()

@@ -113,7 +113,7 @@ def main() -> None:
 
     rows = []
     for i, (name, where, _) in enumerate(cmds):
-        target = "≤ 1.0 s, ≤ 300 MB" if name == "readout ask" and where.startswith("bundled") else ""
+        target = "≤ 0.5 s, ≤ 200 MB" if name == "readout ask" and where.startswith("bundled") else ""
         rows.append([name, where or "-", f"{median(walls[i]):.2f}", f"{min(walls[i]):.2f}", f"{max(walls[i]):.2f}",
                      f"{median(rss[i]):.0f}", target])
     print(f"### Cold start: a new process per question (median of {args.runs} runs)\n")

@@ -7,8 +7,8 @@ size, BM25 over real-looking text), then times, in alternating rounds so that th
 hits both alike (each round: every question through `ask`, then every question through the floors):
 
 - `ask`: the whole answer path of a warm process (the bot, after Engine.warm_up): read the
-  question, encode it (the ONNX export of the model's layers when onnxruntime is installed, else
-  the numpy encoder), dense + BM25 candidates, fusion;
+  question, encode it (the question encoder: the model's layers exported to ONNX, run by
+  onnxruntime), dense + BM25 candidates, fusion;
 - floor: the model's own encode of the same question (sentence-transformers) plus an exact
   FAISS search (IndexFlatIP) over the same vectors, and the same with the encoder ask uses.
 
@@ -125,13 +125,11 @@ def main() -> None:
     from embeddings.search import Searcher
 
     st = Encoder()
-    st._fast = False  # always sentence-transformers: the model's own encode
-    st.encode(["warm up"])
+    model = st._load()  # the model's own encode, through sentence-transformers
     st.export_for_queries()  # as a build with the model leaves it
     fast = Encoder()
-    fast.expect_many_questions()  # as the bot does (Engine.warm_up)
-    fast.encode_queries(["warm up"])
-    print(f"questions encoded by {type(fast._fast_encoder()).__name__}", file=sys.stderr)
+    fast.encode_queries(["warm up"])  # as the bot does (Engine.warm_up)
+    print(f"questions encoded by {fast.question_encoder}", file=sys.stderr)
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
         stored, vectors, kind, build_s, add_s = build_stored(n, n <= args.real_up_to, st, args.compact)
@@ -152,7 +150,7 @@ def main() -> None:
                 ask_t.append(time.perf_counter() - t)
             for q in QUESTIONS:
                 t = time.perf_counter()
-                v = st.encode([q], batch_size=1)
+                v = model.encode([q], batch_size=1, normalize_embeddings=True, convert_to_numpy=True)
                 exact.search(v, 10)
                 floor_st.append(time.perf_counter() - t)
                 t = time.perf_counter()

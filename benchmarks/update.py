@@ -125,7 +125,7 @@ def install(t: Timers) -> None:
 
     import faiss
 
-    from embeddings import bert_numpy, engine, indexer, store
+    from embeddings import engine, indexer, question_encoder, store
     from embeddings.encoder import Encoder
 
     staged = lambda kind: (lambda s: f"{kind}@{s.stage}")
@@ -141,7 +141,7 @@ def install(t: Timers) -> None:
         (indexer, "lexical_text", "lexical_text"),
         (indexer.ReadoutTable, "row", "countries"),
         (Encoder, "encode", "encode"),
-        (bert_numpy.NumpyBert, "__init__", "model_load"),
+        (question_encoder.QuestionEncoder, "__init__", "model_load"),
         (indexer.Lexical, "build", "bm25"),
         (indexer.Lexical, "from_tokens", "bm25"),
         (indexer, "write_index", "write"),

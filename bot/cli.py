@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
+import signal
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -18,6 +22,7 @@ import click
 from bot.options import corpus_option, fail, index_option, model_option, plural
 
 log = logging.getLogger("readout")
+BATCH = 32  # piped questions encoded together at most
 
 
 class _OneLine(logging.Formatter):
@@ -172,10 +177,13 @@ def _interactive(engine, k: int, as_json: bool) -> None:
                 pass
 
 
-def _answer(engine, question: str, k: int, as_json: bool, echo_question: bool = False) -> None:
+def _answer(engine, question: str, k: int, as_json: bool) -> None:
+    _print_answer(engine.ask(question, k), as_json)
+
+
+def _print_answer(answer, as_json: bool, echo_question: bool = False) -> None:
     from bot.answer_text import format_answer
 
-    answer = engine.ask(question, k)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
@@ -197,7 +205,11 @@ def ask(corpus: Path | None, index: Path | None, model: str | None, k: int, as_j
     text = " ".join(question).strip()
     if question and not text:
         fail("the question is empty; ask something, e.g. readout ask \"What was said about grave visits?\"", 2)
-    engine = _load_engine(corpus, index, model)
+    many = not text  # a session or a batch: a warm process
+    with _ctrl_c_to_main_thread(many):
+        engine = _load_engine(corpus, index, model)
+        if many:
+            engine.warm_up()
     from embeddings.engine import EngineError
 
     try:
@@ -206,10 +218,58 @@ def ask(corpus: Path | None, index: Path | None, model: str | None, k: int, as_j
         elif sys.stdin.isatty():
             _interactive(engine, k, as_json)
         else:
-            for q in _questions_from(sys.stdin.buffer):
-                _answer(engine, q, k, as_json, echo_question=True)
+            for batch in _batches(_questions_from(sys.stdin.buffer)):
+                for answer in engine.ask_many(batch, k):
+                    _print_answer(answer, as_json, echo_question=True)
+                sys.stdout.flush()  # each answer as soon as it is ready, for a script reading them
     except EngineError as e:
         fail(str(e))
+
+
+@contextmanager
+def _ctrl_c_to_main_thread(on: bool):
+    """Ctrl-C must reach the main thread, where input() waits: a SIGINT the kernel hands to one of
+    the threads that numpy's BLAS or the tokenizer start is noted but wakes nothing, and the line
+    is not cancelled. Threads inherit the signal mask of the thread that starts them, so SIGINT is
+    blocked while loading and warming up start them, then let through in the main thread alone."""
+    if not on or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _batches(questions: Iterator[str], most: int = BATCH) -> Iterator[list[str]]:
+    """The questions waiting when the engine is free, together: a pipe of many is encoded in
+    batches, while a question typed into a pipe by hand is answered at once."""
+    waiting: queue.Queue = queue.Queue()
+    end = object()
+
+    def read() -> None:
+        try:
+            for q in questions:
+                waiting.put(q)
+        finally:
+            waiting.put(end)
+
+    threading.Thread(target=read, name="stdin-reader", daemon=True).start()
+    while True:
+        batch = [waiting.get()]
+        while len(batch) < most and batch[-1] is not end:
+            try:
+                batch.append(waiting.get_nowait())
+            except queue.Empty:
+                break
+        done = batch[-1] is end
+        if done:
+            batch.pop()
+        if batch:
+            yield batch
+        if done:
+            return
 
 
 def _register() -> None:
@@ -217,9 +277,11 @@ def _register() -> None:
     from bot.evaluate import eval_command
     from bot.manage import add_command, list_command, remove_command
     from bot.telegram.command import telegram_command
+    from bot.timeline import timeline_command
 
-    for command in (eval_command, telegram_command, add_command, remove_command, list_command):
+    for command in (eval_command, telegram_command, add_command, remove_command, list_command, timeline_command):
         cli.add_command(command)
+    cli.add_command(__import__("bot.feeds", fromlist=["feeds_group"]).feeds_group)  # readout feeds ...
     for command in cli.commands.values():
         if not any("--verbose" in getattr(p, "opts", ()) for p in command.params):
             command.params.append(_verbose_option())

@@ -1,7 +1,8 @@
-"""Loading a sentence-transformers model and turning texts into normalised vectors.
+"""Turning texts into normalised vectors: sentence-transformers for a build's many texts, the
+torch-free question encoder (question_encoder.py) for questions.
 
 torch and sentence-transformers take seconds to import, so they are imported here, on first use,
-and nowhere else: `readout --help`, `readout list` and the parser never pay for them.
+and nowhere else: `readout --help`, `readout list`, the parser and answering never pay for them.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from . import env
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from .question_encoder import QuestionEncoder
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-FEW_TEXTS = 48  # below this, the numpy encoder beats loading sentence-transformers
+FEW_TEXTS = 48  # a build with no more new texts than this encodes them as questions, without torch
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
 
@@ -86,15 +89,14 @@ def _check_device(device: str) -> None:
 
 
 class Encoder:
-    """A sentence-transformers model, loaded on first use, encoding in batches."""
+    """A model: sentence-transformers loaded on first need, and its question encoder."""
 
     def __init__(self, name: str | None = None, device: str | None = None, exports: Path | None = None) -> None:
         self.name = model_id(name)
         self._device = device
         self._exports = exports
         self._model: SentenceTransformer | None = None
-        self._fast: object | None | bool = None  # OnnxBert or NumpyBert, or False when neither applies
-        self._many = False  # set by expect_many_questions
+        self._questions: QuestionEncoder | None | bool = None  # False: this model has none
 
     @property
     def device(self) -> str:
@@ -105,7 +107,6 @@ class Encoder:
         later, after a build was announced): a mistyped setting, or a model name that is neither a
         folder, nor in the local cache, with no model hub to fetch it from."""
         self.device
-        env.query_encoder()
         if self._model is not None or self.name == DEFAULT_MODEL or self._model_dir() is not None:
             return
         if self.name.startswith((".", "/", "~")):
@@ -132,10 +133,6 @@ class Encoder:
             self._exports = Path(user_cache_dir("readout")) / "query-encoders" / f"{safe}-{key}"
         return self._exports
 
-    @exports.setter
-    def exports(self, folder: Path) -> None:
-        self._exports = folder
-
     def _model_dir(self) -> Path | None:
         if self.name == DEFAULT_MODEL:
             packaged = _default_model_path()
@@ -143,82 +140,66 @@ class Encoder:
         p = Path(self.name).expanduser()
         return p if p.is_dir() else None
 
-    def _fast_encoder(self):
-        """The question encoder that needs no torch, when one reproduces this model: the numpy
-        encoder (bert_numpy.py), or, once many questions are expected, the ONNX export of its
-        layers (onnx_bert.py) when there is one and onnxruntime is installed.
-        READOUT_QUERY_ENCODER=onnx|numpy|torch forces one."""
-        if self._fast is None:
-            self._fast = False
-            choice = env.query_encoder()
-            if choice != "torch":
-                from .bert_numpy import NumpyBert, supported
+    def _question_encoder(self, make: bool) -> QuestionEncoder | None:
+        """The torch-free encoder of this model's questions; with `make`, exported first when
+        there is no export yet (which loads sentence-transformers, once per model and machine)."""
+        if self._questions is None or (self._questions is False and make and self._model is None):
+            self._questions = self._open_export() or (make and self._export_now()) or False
+        return self._questions or None
 
-                d = self._model_dir()
-                if d is not None and supported(d):
-                    if choice == "onnx" or choice == "auto" and self._many:
-                        self._fast = self._onnx_encoder(d) or False
-                    if not self._fast:
-                        try:
-                            self._fast = NumpyBert(d)
-                        except (OSError, ValueError, KeyError) as e:
-                            log.info("numpy encoder unavailable for %s (%s); using sentence-transformers", self.name, e)
-            log.info("questions encoded by %s", type(self._fast).__name__ if self._fast else "sentence-transformers")
-        return self._fast or None
+    def _open_export(self) -> QuestionEncoder | None:
+        from .question_encoder import QuestionEncoder, exported, supported
 
-    def expect_many_questions(self) -> None:
-        """Many questions will follow (a bot, an evaluation): encode them with what is fastest
-        per question rather than to start. onnxruntime takes ~0.2 s longer to import and load
-        than the numpy encoder and then saves ~3.5 ms a question (benchmarks/latency.py, cold.py),
-        so a single `readout ask` keeps the numpy encoder."""
-        if not self._many:
-            self._many = True
-            self._choose_again()
-
-    def _choose_again(self) -> None:
-        """Let the next question pick its encoder anew, unless onnxruntime already serves."""
-        if self._fast is not None and type(self._fast).__name__ != "OnnxBert":
-            self._fast = None
-
-    def _onnx_encoder(self, model_dir: Path):
-        from .onnx_bert import OnnxBert, exported
-
-        layers = exported(self.exports, model_dir)
+        d = self._model_dir()
+        if d is None or not supported(d):
+            return None
+        layers = exported(self.exports, d)
         if layers is None:
             return None
         try:
-            return OnnxBert(model_dir, layers)
-        except ImportError:  # onnxruntime is not installed
+            encoder = QuestionEncoder(d, layers)
+        except Exception as e:  # a damaged export, or no onnxruntime: sentence-transformers serves
+            log.warning("cannot use the question encoder in %s (%s); encoding questions with sentence-transformers", self.exports, e)
             return None
-        except Exception as e:  # a damaged export: the numpy encoder does the same work
-            log.info("cannot use the ONNX question encoder in %s (%s); using the numpy encoder", self.exports, e)
+        log.info("questions encoded by onnxruntime (%s)", layers)
+        return encoder
+
+    def _export_now(self) -> QuestionEncoder | None:
+        d = self._model_dir()
+        from .question_encoder import supported
+
+        if d is None or not supported(d):
             return None
+        log.warning("no question encoder for %s on this machine yet: loading the model to export one (once)", self.name)
+        return self._open_export() if self.export_for_queries() else None
 
     def export_for_queries(self) -> bool:
         """Export the model's layers for question encoding into `exports`, unless they are there
         already; loads sentence-transformers if needed. False when this model cannot be exported."""
-        from .bert_numpy import supported
+        from .question_encoder import export, exported, supported
 
         d = self._model_dir()
         if d is None or not supported(d):
             return False
-        from .onnx_bert import export, exported
-
         if exported(self.exports, d) is not None:
             return True
         if export(self._load(), d, self.exports) is None:
             return False
-        self._choose_again()
+        if self._questions is False:
+            self._questions = None  # open it on the next question
         return True
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Questions: a few short texts, so an encoder without torch serves them (`_fast_encoder`)
-        unless sentence-transformers is already loaded."""
-        if self._model is None:
-            fast = self._fast_encoder()
-            if fast is not None:
-                return fast.encode(texts)
+        """Questions: a few short texts, encoded without torch whenever this model allows it."""
+        fast = self._question_encoder(make=True)
+        if fast is not None:
+            return fast.encode(texts)
         return self.encode(texts, batch_size=32)
+
+    @property
+    def question_encoder(self) -> str:
+        """What encodes questions now, for logs and benchmarks."""
+        return "onnxruntime" if self._question_encoder(make=False) is not None else "sentence-transformers"
 
     def _load(self) -> SentenceTransformer:
         if self._model is not None:
@@ -230,9 +211,6 @@ class Encoder:
                 location = packaged
                 # the packaged copy is complete: never reach for the hub
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        elif self.name.startswith((".", "/", "~")):
-            if not Path(self.name).exists():
-                raise ModelError(f"no model folder at {self.name} (give --model a sentence-transformers name or an existing path)")
         else:
             self.check()
         device = self.device
@@ -264,19 +242,20 @@ class Encoder:
 
     @property
     def dim(self) -> int:
+        fast = self._question_encoder(make=False)
+        if fast is not None:
+            return fast.dim
         m = self._load()
         get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
         return int(get())
 
-    @property
-    def max_tokens(self) -> int:
-        return int(getattr(self._load(), "max_seq_length", 256) or 256)
-
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        if self._model is None and len(texts) <= FEW_TEXTS and self._fast_encoder() is not None:
-            # a handful of texts (an edited readout) is encoded before torch would have imported;
-            # nothing else runs in a build, so it may have every core
-            return self._fast_encoder().encode(texts, threads=os.cpu_count() or 1)
+        """A build's texts. A handful (an edited readout) go through the question encoder when
+        there is an export, before torch would have imported; more load sentence-transformers."""
+        if self._model is None and len(texts) <= FEW_TEXTS:
+            fast = self._question_encoder(make=False)
+            if fast is not None:
+                return fast.encode(texts)
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

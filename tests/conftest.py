@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,24 @@ SHARED = ROOT.parent / "shared"
 BUNDLED = ROOT / "corpus"
 
 
-def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
+# The tests' own user folders, made before any test runs: in-process engines and every CLI run
+# of the session keep their caches there, never in the user's own. The question encoder that a
+# build exports once per model and machine is shared by all of them, as on a user's machine.
+_BASE = Path(tempfile.mkdtemp(prefix="readout-tests-"))
+os.environ["XDG_CACHE_HOME"] = str(_BASE / "cache")
+os.environ["XDG_STATE_HOME"] = str(_BASE / "state")
+os.environ["HF_HUB_OFFLINE"] = "1"
+QUESTION_ENCODERS = _BASE / "cache" / "readout" / "query-encoders"
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(_BASE, ignore_errors=True)
+
+
+def cli_env(tmp: Path, shared_exports: bool = True, **extra: str) -> dict[str, str]:
+    """The environment of a user whose folders are in `tmp`. With `shared_exports`, their cache
+    already holds the question encoder (exported by the session's first build that loaded the
+    model); without, theirs is a machine where no build has run yet."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("READOUT_")}
     env.update({
         "HF_HUB_OFFLINE": "1",
@@ -26,7 +44,18 @@ def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
         "PYTHONWARNINGS": "ignore",
     })
     env.update(extra)
+    if shared_exports:
+        share_question_encoders(tmp / "cache")
     return env
+
+
+def share_question_encoders(cache: Path) -> None:
+    """Give the user cache folder `cache` the session's exported question encoders."""
+    link = cache / "readout" / "query-encoders"
+    if not link.exists() and not link.is_symlink():
+        QUESTION_ENCODERS.mkdir(parents=True, exist_ok=True)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(QUESTION_ENCODERS, target_is_directory=True)
 
 
 def readout_exe() -> list[str]:

@@ -19,12 +19,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from botapi import FakeBotAPI, stop
+from conftest import share_question_encoders
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO / "corpus"
@@ -149,6 +151,7 @@ def bot_env(tmp: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(tmp / "cache"),
         "PYTHONUNBUFFERED": "1",
     })
+    share_question_encoders(tmp / "cache")
     return env
 
 
@@ -173,11 +176,9 @@ def chat_ids() -> ChatIds:
     return ChatIds()
 
 
-@pytest.fixture(scope="session")
-def telegram_bot(bot_api: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
-    """`readout telegram --corpus C --index I` against the local Bot API, once per session."""
-    base = tmp_path_factory.mktemp("telegram_bot")
-    corpus = make_corpus(base / "corpus")
+@contextmanager
+def running_bot(bot_api: FakeBotAPI, base: Path, corpus: Path) -> Iterator[BotProcess]:
+    """`readout telegram --corpus C --index I` against `bot_api`, until the block ends."""
     index = base / "index"
     allowed = itertools.chain(PRIVATE_IDS, GROUP_IDS)
     env = {
@@ -209,3 +210,11 @@ def telegram_bot(bot_api: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory) 
         yield BotProcess(proc, stdout_path, stderr_path, started, ready_at, bot_api, corpus)
     finally:
         stop(proc, timeout=15)
+
+
+@pytest.fixture(scope="session")
+def telegram_bot(bot_api: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
+    """The bot on the test corpus, once per session; every test may use it, in any order."""
+    base = tmp_path_factory.mktemp("telegram_bot")
+    with running_bot(bot_api, base, make_corpus(base / "corpus")) as bot:
+        yield bot

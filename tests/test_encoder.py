@@ -1,4 +1,4 @@
-"""The numpy question encoder against sentence-transformers, and the index reusing vectors."""
+"""The question encoder against sentence-transformers, and the index reusing vectors."""
 
 from __future__ import annotations
 
@@ -24,25 +24,60 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def encoders():
+def model_side():
+    """The model's own encoding, through sentence-transformers."""
     from embeddings.encoder import Encoder
 
-    fast, torch_side = Encoder(), Encoder()
-    torch_side._fast = False  # never the numpy path
-    return fast, torch_side
+    side = Encoder()
+    side._load()
+    return side
 
 
-def test_numpy_encoder_matches_sentence_transformers(encoders):
-    fast, torch_side = encoders
-    a = fast.encode_queries(QUESTIONS)
-    assert fast._model is None, "questions were encoded without loading sentence-transformers"
-    b = torch_side.encode(QUESTIONS)
+def test_the_question_encoder_matches_sentence_transformers(model_side, tmp_path):
+    """The layers a build exports, run by onnxruntime, give the model's own vectors, in a batch
+    and one question at a time, without loading torch."""
+    from embeddings.encoder import Encoder
+
+    exports = tmp_path / "query-encoder"
+    assert _export(model_side, exports)
+    questions = Encoder(exports=exports)
+    a = questions.encode_queries(QUESTIONS)
+    assert not questions.loaded, "questions were encoded without loading sentence-transformers"
+    assert questions.question_encoder == "onnxruntime"
+    b = model_side.encode(QUESTIONS)
     cos = (a * b).sum(1)
     assert cos.min() >= 0.9999, cos
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
-    # one question alone takes the unpadded attention path, a batch the padded one
-    alone = np.stack([fast.encode_queries([q])[0] for q in QUESTIONS])
+    alone = np.stack([questions.encode_queries([q])[0] for q in QUESTIONS])
     assert (alone * b).sum(1).min() >= 0.9999
+
+
+def _export(model_side, exports) -> bool:
+    before = model_side.exports
+    model_side._exports = exports
+    try:
+        return model_side.export_for_queries()
+    finally:
+        model_side._exports = before
+
+
+def test_with_no_export_questions_export_one_first_and_another_models_export_is_never_used(model_side, tmp_path, caplog):
+    import json
+
+    from embeddings.encoder import Encoder
+
+    exports = tmp_path / "query-encoder"
+    fresh = Encoder(exports=exports)  # a machine where no build ran: the first question exports
+    with caplog.at_level("WARNING", logger="embeddings.encoder"):
+        a = fresh.encode_queries(QUESTIONS[:3])
+    assert [r.getMessage() for r in caplog.records if "no question encoder" in r.getMessage()], caplog.text
+    assert (exports / "layers.onnx").is_file()
+    b = model_side.encode(QUESTIONS[:3])
+    assert (a * b).sum(1).min() >= 0.9999
+    assert Encoder(exports=exports).question_encoder == "onnxruntime"
+
+    (exports / "model.json").write_text(json.dumps({"source": {"model_dir": "/elsewhere", "weights_bytes": 1}}))
+    assert Encoder(exports=exports).question_encoder == "sentence-transformers"
 
 
 def test_rebuild_reencodes_only_new_texts(tmp_path):
@@ -86,13 +121,12 @@ def test_updates_grow_the_faiss_index_in_place(tmp_path, monkeypatch, kind):
     """An update adds rows for new texts and leaves removed points' rows behind (an HNSW graph
     cannot drop them) instead of rebuilding the index; past DEAD_SHARE dead rows it rebuilds.
     Large indexes are HNSW graphs, or inverted files when their vectors are compact."""
-    import embeddings.indexer as indexer
     from embeddings.engine import Engine, build
     from embeddings.store import load_index
 
     compact = "sq8" if kind == "IVF" else None
     if kind != "Flat":
-        monkeypatch.setattr(indexer, "HNSW_FROM", 1)
+        monkeypatch.setenv("READOUT_HNSW_FROM", "1")
     corpus = tmp_path / "corpus"
     shutil.copytree(BUNDLED, corpus)
     topics = ["volcano monitoring", "fishing quotas", "space debris", "coral reefs"]
@@ -124,9 +158,7 @@ def test_updates_grow_the_faiss_index_in_place(tmp_path, monkeypatch, kind):
     assert grave.point == 5 and grave.doc == "000_f357f723c89b56b9.txt"
 
     # past DELTA_MAX rows the delta is folded into a new vectors file
-    import embeddings.vectors as vectors
-
-    monkeypatch.setattr(vectors, "DELTA_MAX", 5)
+    monkeypatch.setenv("READOUT_DELTA_MAX", "5")
     (corpus / "talk8.txt").write_text(_talk("desert locusts", 8))
     build(corpus, index)
     folded = load_index(index)
@@ -143,43 +175,6 @@ def test_updates_grow_the_faiss_index_in_place(tmp_path, monkeypatch, kind):
     assert Engine.load(corpus, index).ask("glacier melt", 1).hits[0].doc == "talk9.txt"
 
 
-def test_onnx_encoder_matches_sentence_transformers(encoders, tmp_path):
-    """The layers exported beside an index, run by onnxruntime, give the model's own vectors."""
-    import json
-
-    from embeddings.encoder import Encoder
-
-    _, torch_side = encoders
-    exports = tmp_path / "query-encoder"
-    before = torch_side.exports
-    torch_side.exports = exports
-    try:
-        assert torch_side.export_for_queries()
-    finally:
-        torch_side.exports = before
-    onnx_side = Encoder(exports=exports)
-    onnx_side.expect_many_questions()
-    a = onnx_side.encode_queries(QUESTIONS)
-    assert type(onnx_side._fast).__name__ == "OnnxBert" and onnx_side._model is None
-    b = torch_side.encode(QUESTIONS)
-    assert (a * b).sum(1).min() >= 0.9999
-    alone = np.stack([onnx_side.encode_queries([q])[0] for q in QUESTIONS])
-    assert (alone * b).sum(1).min() >= 0.9999
-
-    # a single `readout ask` starts faster without onnxruntime: it keeps the numpy encoder
-    one_shot = Encoder(exports=exports)
-    one_shot.encode_queries(QUESTIONS[:1])
-    assert type(one_shot._fast).__name__ == "NumpyBert"
-
-    # an export of other model files is never used
-    about = exports / "model.json"
-    about.write_text(json.dumps({"source": {"model_dir": "/elsewhere", "weights_bytes": 1}}))
-    other = Encoder(exports=exports)
-    other.expect_many_questions()
-    assert (other.encode_queries(QUESTIONS) * b).sum(1).min() >= 0.9999
-    assert type(other._fast).__name__ == "NumpyBert"
-
-
 def test_a_build_with_the_model_exports_the_question_encoder_and_a_serving_engine_uses_it(tmp_path, monkeypatch):
     import embeddings.encoder as encoder
     from embeddings.engine import Engine, build
@@ -191,6 +186,7 @@ def test_a_build_with_the_model_exports_the_question_encoder_and_a_serving_engin
     assert list((tmp_path / "cache").rglob("layers.onnx"))
     engine = Engine.load(BUNDLED, index)
     engine.warm_up()
-    assert type(engine.searcher.encoder._fast).__name__ == "OnnxBert"
+    assert engine.searcher.encoder.question_encoder == "onnxruntime"
+    assert not engine.searcher.encoder.loaded
     hit = engine.ask("what was said about grave visits?", 1).hits[0]
     assert hit.point == 5

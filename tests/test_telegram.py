@@ -9,6 +9,7 @@ bot with SIGTERM and checks its output.
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -18,7 +19,9 @@ import pytest
 pytest.register_assert_rewrite("conftest_telegram", "botapi")
 
 from botapi import FakeBotAPI, Sent  # noqa: E402
-from conftest_telegram import BOT_USERNAME, TOKEN, BotProcess, ChatIds, bot_env, readout_command  # noqa: E402
+from conftest_telegram import (  # noqa: E402
+    BOT_USERNAME, BUNDLED_CORPUS, PRIVATE_IDS, STRANGER_IDS, TOKEN, BotProcess, ChatIds, bot_env, readout_command, running_bot,
+)
 
 pytest_plugins = ["conftest_telegram"]
 
@@ -87,7 +90,7 @@ def test_start_soon_after_startup(api: FakeBotAPI, telegram_bot: BotProcess, cha
     (msg,) = ask(api, chat, "/start")
     assert "I know 11 readouts" in msg.plain
     assert "What was said about grave visits?" in msg.plain
-    assert [c["command"] for c in api.commands] == ["start", "help", "ask", "sources", "readout"]
+    assert [c["command"] for c in api.commands] == ["start", "help", "ask", "sources", "readout", "timeline", "follow", "following", "unfollow"]
     print(f"bot ready {telegram_bot.ready_at - telegram_bot.started_at:.1f} s after spawn")
 
 
@@ -471,15 +474,27 @@ def test_chats_not_allowed_get_one_line(api: FakeBotAPI, chats: ChatIds) -> None
 # --- the process -------------------------------------------------------------------------------
 
 
-def test_zz_sigterm_stops_cleanly_without_leaking(telegram_bot: BotProcess, bot_api: FakeBotAPI) -> None:
-    """Runs last: SIGTERM -> exit 0 within seconds; no token, no traceback in the output."""
-    proc = telegram_bot.proc
-    assert proc.poll() is None, "the bot died during the tests"
-    t0 = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    code = proc.wait(timeout=120)  # a bound for a hung bot, not a speed check
-    elapsed = time.monotonic() - t0
-    out, err = telegram_bot.output()
+def test_sigterm_stops_cleanly_without_leaking(tmp_path) -> None:
+    """SIGTERM -> exit 0; no token, no traceback, no error in the output. A bot of its own, on
+    its own Bot API server (the session's bot serves the other tests, in whatever order they run)."""
+    api = FakeBotAPI(TOKEN, username=BOT_USERNAME)
+    api.start()
+    try:
+        corpus = tmp_path / "corpus"
+        shutil.copytree(BUNDLED_CORPUS, corpus)
+        with running_bot(api, tmp_path, corpus) as bot:
+            api.send_text(PRIVATE_IDS[0], GRAVE)
+            (msg,) = api.wait_messages(PRIVATE_IDS[0], 1)
+            assert_grave_answer(msg)
+            api.send_text(STRANGER_IDS[0], GRAVE)
+            api.wait_messages(STRANGER_IDS[0], 1)
+            t0 = time.monotonic()
+            bot.proc.send_signal(signal.SIGTERM)
+            code = bot.proc.wait(timeout=120)  # a bound for a hung bot, not a speed check
+            elapsed = time.monotonic() - t0
+            out, err = bot.output()
+    finally:
+        api.stop()
     assert code == 0, err
     secret = TOKEN.split(":", 1)[1]
     assert secret not in out and secret not in err
