@@ -14,8 +14,9 @@ import logging
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from . import env
 from .corpus import Corpus, FileState, fingerprint, parse_file, report
 from .encoder import Encoder
 from .lexical import Lexical, term_ids, tokenize
-from .records import Readout
+from .records import Point, Readout
 from .store import (FORMAT_VERSION, HNSW_EF_SEARCH, Manifest, PointCache, ReadoutTable, StoredIndex, TableRow, readout_line,
                     write_index)
 from .units import LEXICAL_RECIPE, UNITS_RECIPE, context_line, dense_texts, lexical_text
@@ -194,172 +195,293 @@ class _Spans:
         return self._spans.get(key)
 
 
-def build_index(root: Path, states: dict[str, FileState], index_root: Path, encoder: Encoder,
-                previous: StoredIndex | None = None, compact: str | None = None) -> BuildReport:
-    t0 = time.perf_counter()
+# A build, step by step: read_readouts (parse changed files, reuse the rest) -> lending (what the
+# previous index can lend) -> plan_units (each point's units: rows reused, texts new) -> encode_new
+# -> assemble_vectors (grow the previous FAISS index, or make one) -> write_and_publish.
+
+
+class Entry(NamedTuple):
+    """A readout of the corpus: parsed, taken from the previous index, or both."""
+
+    readout: Readout | None  # None: unchanged and in the same file, its stored line is copied unparsed
+    previous: int | None  # its number in the previous index, if that index holds it
+    file: str
+
+
+def read_readouts(root: Path, states: dict[str, FileState], previous: StoredIndex | None) -> tuple[list[Entry], int]:
+    """The corpus's readouts in file order, and how many files were skipped. Only files whose
+    content the previous index does not hold are parsed: a renamed file's readouts are reused,
+    renamed. Refuses (CorpusError) a corpus with no readouts."""
     reuse = _reuse_parsed(previous)
     corpus = Corpus(root=root)
-    # per readout: a parsed one to write, and/or the number of the previous index's readout it
-    # is (None, i: unchanged and in the same file, so its stored line is copied unparsed)
-    entries: list[tuple[Readout | None, int | None]] = []
-    files: list[str] = []
+    entries: list[Entry] = []
     for rel, state in states.items():
         ids = reuse.get(state.sha256)
         if ids is not None:
             for i in ids:
                 old_file = previous.readout_files[i]
-                entries.append((None if old_file == rel else _rename(previous.readouts[i], old_file, rel), i))
-            files += [rel] * len(ids)
+                entries.append(Entry(None if old_file == rel else _rename(previous.readouts[i], old_file, rel), i, rel))
         else:
             rs, skipped = parse_file(root, rel)
             corpus.skipped += skipped
-            entries += [(r, None) for r in rs]
-            files += [rel] * len(rs)
+            entries += [Entry(r, None, rel) for r in rs]
     report(corpus, len(entries))
+    return entries, len(corpus.skipped)
 
-    # vectors read back from a compacted index are approximations: reuse them only into an index
-    # at most as precise, so that asking for float32 again re-encodes
-    loss = {None: 0, "fp16": 1, "sq8": 2, "sq4": 3}
-    reuse_vectors = (previous is not None and previous.manifest.model == encoder.name and previous.vectors.ntotal > 0
-                     and loss[previous.manifest.settings.get("compact")] <= loss[compact])
-    old_units = _Spans()  # point text key -> its unit rows in the previous index
-    old_tokens = _Spans()  # BM25 text key -> its token span in the previous index
-    vocab: dict[str, int] = {}
-    # tokens made by another BM25 recipe are not this one's, even where the text is the same (a
-    # tokenizer change): all are redone, in a vocabulary of their own, while the vectors are kept
-    same_lexical = previous is not None and previous.manifest.settings.get("lexical", 1) == LEXICAL_RECIPE
-    if previous is not None:
-        pc = previous.point_cache
-        prev_rows, starts = previous.point_rows
-        if reuse_vectors:
-            old_units = _Spans(pc.text_keys, starts)
-        if same_lexical:
-            old_tokens = _Spans(pc.lex_keys, pc.offsets)
-            vocab = dict(previous.lexical.vocab)
 
-    unit_keys: list[np.ndarray] = []
-    owner: list[np.ndarray] = []
-    reused_rows: list[np.ndarray] = []  # previous rows, in the order of reused units
-    reused_at: list[np.ndarray] = []  # where those go in the new index
-    new_texts: list[str] = []
-    new_at: list[int] = []
-    text_keys, lex_keys, token_parts, token_lens = [], [], [], []
-    n_units = 0
-    pid = 0
-    # an unchanged readout (same file content, same recipes, same model) brings its points' rows,
-    # keys and tokens as slices of the previous index: no per-point work on a large corpus
-    same_recipe = reuse_vectors and same_lexical and previous.manifest.settings.get("units") == UNITS_RECIPE
-    if same_recipe:
-        unit_counts, token_counts = np.diff(starts), np.diff(pc.offsets)
+_LOSS = {None: 0, "fp16": 1, "sq8": 2, "sq4": 3}  # how far a storage is from float32
+
+
+@dataclass
+class Lender:
+    """What the previous index can lend this build. Its vectors only if they are this model's and
+    at least as precise as asked (vectors read back from a compacted index are approximations, so
+    asking for float32 again re-encodes); its tokens only if made by this BM25 recipe (another
+    recipe may tokenize the same text otherwise: all are redone, in a vocabulary of their own)."""
+
+    index: StoredIndex | None = None
+    vectors: bool = False
+    tokens: bool = False
+    # an unchanged readout brings its points' rows, keys and tokens as slices of the previous
+    # index (vectors, tokens and unit recipe all current): no per-point work on a large corpus
+    readouts: bool = False
+    units: _Spans = field(default_factory=_Spans)  # point text key -> its unit rows (in rows_by_point's order)
+    token_spans: _Spans = field(default_factory=_Spans)  # BM25 text key -> its token span
+
+
+def lending(previous: StoredIndex | None, model: str, compact: str | None) -> Lender:
+    if previous is None:
+        return Lender()
+    settings = previous.manifest.settings
+    vectors = (previous.manifest.model == model and previous.vectors.ntotal > 0
+               and _LOSS[settings.get("compact")] <= _LOSS[compact])
+    tokens = settings.get("lexical", 1) == LEXICAL_RECIPE
+    pc = previous.point_cache
+    return Lender(previous, vectors, tokens, vectors and tokens and settings.get("units") == UNITS_RECIPE,
+                  _Spans(pc.text_keys, previous.point_rows[1]) if vectors else _Spans(),
+                  _Spans(pc.lex_keys, pc.offsets) if tokens else _Spans())
+
+
+@dataclass
+class Plan:
+    """What the new index holds, before any encoding: its readouts' stored lines and table rows,
+    each unit's text key and point, which units take a previous vector row and which texts are new."""
+
+    lines: list[bytes]
+    table_rows: list[TableRow]
+    n_points: int
+    unit_keys: np.ndarray  # per unit: hash of its text
+    owners: np.ndarray  # per unit: its point id
+    reused_rows: np.ndarray  # rows of the previous index's vectors, for the units at reused_at
+    reused_at: np.ndarray
+    new_texts: list[str]  # texts to encode, for the units at new_at
+    new_at: np.ndarray
+    cache: PointCache  # per point: text and BM25 keys, tokens
+    vocab: dict[str, int]
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_keys)
+
+
+class _Planner:
+    """Collects a plan point by point (plan_units)."""
+
+    def __init__(self, lend: Lender) -> None:
+        self.lend, self.old = lend, lend.index
+        self.vocab: dict[str, int] = dict(self.old.lexical.vocab) if lend.tokens else {}
+        self.unit_keys: list[np.ndarray] = []
+        self.owners: list[np.ndarray] = []
+        self.reused_rows: list[np.ndarray] = []
+        self.reused_at: list[np.ndarray] = []
+        self.new_texts: list[str] = []
+        self.new_keys: list[int] = []
+        self.new_at: list[int] = []
+        self.text_keys: list[int] = []
+        self.lex_keys: list[int] = []
+        self.token_parts: list[np.ndarray] = []
+        self.token_lens: list[int] = []
+        self.n_units = self.n_points = 0
+
+    def copy_readout(self, i: int) -> None:
+        """The previous index's readout i's points, as slices of it."""
+        pc, (rows_of, starts) = self.old.point_cache, self.old.point_rows
+        a, b = int(self.old.point_starts[i]), int(self.old.point_starts[i + 1])
+        rows = rows_of[starts[a]:starts[b]]
+        self._reuse(rows)
+        self.unit_keys.append(self.old.unit_keys[rows])
+        self.owners.append(np.repeat(np.arange(self.n_points, self.n_points + b - a, dtype=np.int32), np.diff(starts[a:b + 1])))
+        self.n_units += len(rows)
+        self.text_keys.extend(pc.text_keys[a:b].tolist())
+        self.lex_keys.extend(pc.lex_keys[a:b].tolist())
+        self.token_parts.append(pc.tokens[pc.offsets[a]:pc.offsets[b]])
+        self.token_lens.extend(np.diff(pc.offsets[a:b + 1]).tolist())
+        self.n_points += b - a
+
+    def add_point(self, r: Readout, p: Point, context: str, countries: str) -> None:
+        """A point's units (its vector rows if the previous index has its text, else its texts to
+        encode) and its BM25 tokens (copied if the previous index has its BM25 text)."""
+        tk = text_key(f"{context}\x1f{p.text}")  # a point's units depend on both
+        span = self.lend.units.get(tk)
+        if span is not None:
+            rows = self.old.point_rows[0][span[0]:span[1]]
+            keys = self.old.unit_keys[rows]
+            self._reuse(rows)
+        else:
+            texts = dense_texts(r, p, context)
+            keys = np.array([text_key(t) for t in texts], dtype=np.int64)
+            self.new_texts += texts
+            self.new_keys += keys.tolist()
+            self.new_at += range(self.n_units, self.n_units + len(texts))
+        self.unit_keys.append(keys)
+        self.owners.append(np.full(len(keys), self.n_points, dtype=np.int32))
+        self.n_units += len(keys)
+        lt = lexical_text(r, p, countries)
+        lk = text_key(lt)
+        tspan = self.lend.token_spans.get(lk)
+        if tspan is not None:
+            self.token_parts.append(self.old.point_cache.tokens[tspan[0]:tspan[1]])
+        else:
+            self.token_parts.append(term_ids(tokenize(lt), self.vocab))
+        self.token_lens.append(len(self.token_parts[-1]))
+        self.text_keys.append(tk)
+        self.lex_keys.append(lk)
+        self.n_points += 1
+
+    def _reuse(self, rows: np.ndarray) -> None:
+        self.reused_rows.append(rows)
+        self.reused_at.append(np.arange(self.n_units, self.n_units + len(rows)))
+
+    def plan(self, lines: list[bytes], table_rows: list[TableRow]) -> Plan:
+        new_at = np.array(self.new_at, dtype=np.int64)
+        known = self._known(np.array(self.new_keys, dtype=np.int64))
+        offsets = np.concatenate([[0], np.cumsum(self.token_lens)]).astype(np.int64)
+        tokens = np.concatenate(self.token_parts).astype(np.int32) if self.token_parts else np.zeros(0, np.int32)
+        return Plan(
+            lines, table_rows, self.n_points, _joined(self.unit_keys, np.int64), _joined(self.owners, np.int32),
+            _joined(self.reused_rows, np.int64), _joined(self.reused_at, np.int64),
+            [t for t, k in zip(self.new_texts, known) if not k], new_at[~known],
+            PointCache(np.asarray(self.text_keys, dtype=np.int64), np.asarray(self.lex_keys, dtype=np.int64), tokens, offsets),
+            self.vocab,
+        )
+
+    def _known(self, new_keys: np.ndarray) -> np.ndarray:
+        """Which new texts another unit of the previous index already has a vector for (units of
+        changed points often share a text with a reused one): those rows are reused too."""
+        known = np.zeros(len(new_keys), dtype=bool)
+        if not self.lend.vectors or not len(new_keys) or not len(self.old.unit_keys):
+            return known
+        by_key = np.argsort(self.old.unit_keys, kind="stable")
+        sorted_keys = self.old.unit_keys[by_key]
+        at_key = np.minimum(np.searchsorted(sorted_keys, new_keys), len(sorted_keys) - 1)
+        known = sorted_keys[at_key] == new_keys
+        self.reused_rows.append(by_key[at_key[known]])
+        self.reused_at.append(np.array(self.new_at, dtype=np.int64)[known])
+        return known
+
+
+def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+
+def plan_units(entries: list[Entry], lend: Lender) -> Plan:
+    """Each readout's stored line and table row, and each of its points' units and tokens: copied
+    from the previous index where it has them, made otherwise."""
+    planner = _Planner(lend)
+    old = lend.index
     lines: list[bytes] = []
     table_rows: list[TableRow] = []
-    for (r, i), rel in zip(entries, files):
-        if i is not None and same_recipe:
-            a, b = int(previous.point_starts[i]), int(previous.point_starts[i + 1])
-            rows = prev_rows[starts[a]:starts[b]]
-            reused_rows.append(rows)
-            reused_at.append(np.arange(n_units, n_units + len(rows)))
-            unit_keys.append(previous.unit_keys[rows])
-            owner.append(np.repeat(np.arange(pid, pid + b - a, dtype=np.int32), unit_counts[a:b]))
-            n_units += len(rows)
-            text_keys.extend(pc.text_keys[a:b].tolist())
-            lex_keys.extend(pc.lex_keys[a:b].tolist())
-            token_parts.append(pc.tokens[pc.offsets[a]:pc.offsets[b]])
-            token_lens.extend(token_counts[a:b].tolist())
-            pid += b - a
+    for r, i, rel in entries:
+        if i is not None and lend.readouts:
+            planner.copy_readout(i)
             if r is None:
-                lines.append(previous.readouts.raw(i))
-                table_rows.append(previous.table.row_of(i, rel) or ReadoutTable.row(previous.readouts[i], rel))
+                lines.append(old.readouts.raw(i))
+                table_rows.append(old.table.row_of(i, rel) or ReadoutTable.row(old.readouts[i], rel))
             else:
                 lines.append(readout_line(r))
                 table_rows.append(ReadoutTable.row(r, rel))
             continue
         if r is None:  # unchanged, but indexed by another recipe or model: its points are redone
-            r = previous.readouts[i]
+            r = old.readouts[i]
         lines.append(readout_line(r))
         row = ReadoutTable.row(r, rel)
         table_rows.append(row)
         countries = " ".join(row.countries)  # the table's countries go into the BM25 text too
         context = context_line(r)
         for p in r.points:
-            tk = text_key(f"{context}\x1f{p.text}")  # a point's units depend on both
-            span = old_units.get(tk)
-            if span is not None:
-                rows = prev_rows[span[0]:span[1]]
-                keys = previous.unit_keys[rows]
-                reused_rows.append(rows)
-                reused_at.append(np.arange(n_units, n_units + len(keys)))
-            else:
-                texts = dense_texts(r, p, context)
-                keys = np.array([text_key(t) for t in texts], dtype=np.int64)
-                new_texts += texts
-                new_at += range(n_units, n_units + len(texts))
-            unit_keys.append(keys)
-            owner.append(np.full(len(keys), pid, dtype=np.int32))
-            n_units += len(keys)
-            lt = lexical_text(r, p, countries)
-            lk = text_key(lt)
-            tspan = old_tokens.get(lk)
-            if tspan is not None:
-                token_parts.append(previous.point_cache.tokens[tspan[0]:tspan[1]])
-            else:
-                token_parts.append(term_ids(tokenize(lt), vocab))
-            token_lens.append(len(token_parts[-1]))
-            text_keys.append(tk)
-            lex_keys.append(lk)
-            pid += 1
+            planner.add_point(r, p, context, countries)
+    return planner.plan(lines, table_rows)
 
-    # units of changed points whose text another (reused) unit already has need no encoding either
-    new_keys = np.array([text_key(t) for t in new_texts], dtype=np.int64)
-    known = np.zeros(len(new_keys), dtype=bool)
-    if reuse_vectors and len(new_keys):
-        by_key = np.argsort(previous.unit_keys, kind="stable")
-        sorted_keys = previous.unit_keys[by_key]
-        at_key = np.minimum(np.searchsorted(sorted_keys, new_keys), max(len(sorted_keys) - 1, 0))
-        known = sorted_keys[at_key] == new_keys if len(sorted_keys) else known
-        for i in np.flatnonzero(known):
-            reused_rows.append(by_key[at_key[i]:at_key[i] + 1])
-            reused_at.append(np.array([new_at[i]]))
-    todo = [i for i in range(len(new_keys)) if not known[i]]
-    show = len(todo) >= PROGRESS_FROM and sys.stderr.isatty()
-    fresh = encoder.encode([new_texts[i] for i in todo], progress=show) if todo else None
-    old = previous.vectors if previous is not None else None
+
+def encode_new(plan: Plan, encoder: Encoder) -> np.ndarray | None:
+    """The vectors of the plan's new texts, in order (None when there are none); a bar on a
+    terminal only for builds long enough to watch."""
+    if not plan.new_texts:
+        return None
+    show = len(plan.new_texts) >= PROGRESS_FROM and sys.stderr.isatty()
+    return encoder.encode(plan.new_texts, progress=show)
+
+
+class Assembled(NamedTuple):
+    index: Vectors
+    units: np.ndarray  # per vector row: its point id, -1 for a row no point uses any more
+    unit_keys: np.ndarray  # per vector row: hash of its text
+    dim: int
+    kind: str  # the FAISS index factory string
+
+
+def assemble_vectors(plan: Plan, fresh: np.ndarray | None, lend: Lender, compact: str | None, encoder: Encoder) -> Assembled:
+    """The new index's vectors: the previous FAISS index grown in place when it is of the kind
+    this size asks for (no graph to rebuild), else a new index of reused and fresh vectors. The
+    encoder is asked its dimension only when neither fresh nor previous vectors tell it (asking
+    may load the model)."""
+    old = lend.index.vectors if lend.index is not None else None
     dim = fresh.shape[1] if fresh is not None else (old.d if old is not None else encoder.dim)
-    fresh_at = np.array([new_at[i] for i in todo], dtype=np.int64)
-    rows = np.concatenate(reused_rows) if reused_rows else np.zeros(0, np.int64)
-    at = np.concatenate(reused_at) if reused_at else np.zeros(0, np.int64)
-    keys = np.concatenate(unit_keys) if unit_keys else np.zeros(0, np.int64)
-    owners = np.concatenate(owner) if owner else np.zeros(0, np.int32)
-    offsets = np.concatenate([[0], np.cumsum(token_lens)]).astype(np.int64)
-    tokens = np.concatenate(token_parts).astype(np.int32) if token_parts else np.zeros(0, np.int32)
-    cache = PointCache(np.asarray(text_keys, dtype=np.int64), np.asarray(lex_keys, dtype=np.int64), tokens, offsets)
-    kind = index_kind(n_units, compact)
-    grown = None
-    if reuse_vectors and previous.manifest.settings.get("faiss") == kind:
-        grown = _grow(old, rows, at, fresh, fresh_at, keys, owners, previous.unit_keys)
-    if grown is not None:  # the previous FAISS index with rows added: no graph to rebuild
-        index, units, keys = grown
-    else:
-        vectors = np.empty((n_units, dim), dtype=np.float32)
-        if fresh is not None:
-            vectors[fresh_at] = fresh
-        if len(rows):
-            vectors[at] = old.reconstruct_n(0, old.ntotal)[rows] if len(rows) > old.ntotal // 2 else old.reconstruct_batch(rows)
-        index = Vectors(faiss_index_of(kind, vectors))
-        units = owners
+    kind = index_kind(plan.n_units, compact)
+    if lend.vectors and lend.index.manifest.settings.get("faiss") == kind:
+        grown = _grow(old, plan.reused_rows, plan.reused_at, fresh, plan.new_at, plan.unit_keys, plan.owners,
+                      lend.index.unit_keys)
+        if grown is not None:
+            return Assembled(*grown, dim, kind)
+    vectors = np.empty((plan.n_units, dim), dtype=np.float32)
+    if fresh is not None:
+        vectors[plan.new_at] = fresh
+    rows = plan.reused_rows
+    if len(rows):  # past half the rows, one pass over all of them is quicker than a gather
+        vectors[plan.reused_at] = (old.reconstruct_n(0, old.ntotal)[rows] if len(rows) > old.ntotal // 2
+                                   else old.reconstruct_batch(rows))
+    return Assembled(Vectors(faiss_index_of(kind, vectors)), plan.owners, plan.unit_keys, dim, kind)
+
+
+def write_and_publish(root: Path, states: dict[str, FileState], index_root: Path, model: str, compact: str | None,
+                      plan: Plan, vectors: Assembled) -> Path:
+    """Write a new version of the index with its manifest and publish it (store.write_index)."""
     manifest = Manifest(
         format=FORMAT_VERSION,
-        model=encoder.name,
-        dim=dim,
+        model=model,
+        dim=vectors.dim,
         corpus=str(root),
         fingerprint=fingerprint(states),
-        readouts=len(entries),
-        points=pid,
-        units=n_units,
+        readouts=len(plan.lines),
+        points=plan.n_points,
+        units=plan.n_units,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        settings={"faiss": kind, "compact": compact, "units": UNITS_RECIPE, "lexical": LEXICAL_RECIPE},
+        settings={"faiss": vectors.kind, "compact": compact, "units": UNITS_RECIPE, "lexical": LEXICAL_RECIPE},
         files={rel: [s.size, s.mtime_ns, s.sha256] for rel, s in states.items()},
     )
-    path = write_index(index_root, manifest, lines, ReadoutTable.of(table_rows), units, keys, index,
-                       Lexical.from_tokens(tokens, offsets, vocab), cache)
-    return BuildReport(len(entries), pid, n_units, len(todo), len(corpus.skipped), time.perf_counter() - t0, path)
+    lexical = Lexical.from_tokens(plan.cache.tokens, plan.cache.offsets, plan.vocab)
+    return write_index(index_root, manifest, plan.lines, ReadoutTable.of(plan.table_rows), vectors.units, vectors.unit_keys,
+                       vectors.index, lexical, plan.cache)
+
+
+def build_index(root: Path, states: dict[str, FileState], index_root: Path, encoder: Encoder,
+                previous: StoredIndex | None = None, compact: str | None = None) -> BuildReport:
+    """Index the corpus's files (`states`, from corpus.scan), reusing what `previous` holds."""
+    t0 = time.perf_counter()
+    entries, skipped = read_readouts(root, states, previous)
+    lend = lending(previous, encoder.name, compact)
+    plan = plan_units(entries, lend)
+    fresh = encode_new(plan, encoder)
+    vectors = assemble_vectors(plan, fresh, lend, compact, encoder)
+    path = write_and_publish(root, states, index_root, encoder.name, compact, plan, vectors)
+    return BuildReport(len(entries), plan.n_points, plan.n_units, len(plan.new_texts), skipped, time.perf_counter() - t0, path)
