@@ -26,6 +26,6 @@ def format_hit(hit: Hit, rank: int, width: int = 100) -> str:
 def format_answer(answer: Answer, width: int = 100) -> str:
     if not answer.hits:
         return "Nothing in the corpus yet."
-    head = [] if answer.found else ["Nothing relevant found. The nearest points are:", ""]
+    head = [] if answer.found else ["Nothing relevant found. The nearest points are:"]
     body = [format_hit(h, i, width) for i, h in enumerate(answer.hits, start=1)]
-    return "\n".join(head) + "\n\n".join(body)
+    return "\n\n".join(head + body)

@@ -23,6 +23,7 @@ def hit(doc: str = "talk.txt", text: str = "Grave visits <by boat> & air would r
                score=0.6, speakers=["Prime Minister Aldo"], source="https://example.org/talk")
 
 
+@pytest.mark.fast
 def test_settings_parse_and_refuse_in_one_line(tmp_path) -> None:
     assert config.parse_feeds_interval(None) == 3600 and config.parse_feeds_interval("0") == 0
     assert config.parse_feeds_interval(" 5 ") == 5
@@ -43,6 +44,7 @@ def test_settings_parse_and_refuse_in_one_line(tmp_path) -> None:
         config.read_state_dir(str(tmp_path / "junk"))
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name,value,needle", [
     ("READOUT_FEEDS_INTERVAL", "hourly", "$READOUT_FEEDS_INTERVAL: 'hourly' is not a number of seconds"),
     ("READOUT_STATE_DIR", "/proc/readout-state", "cannot create $READOUT_STATE_DIR /proc/readout-state"),
@@ -55,6 +57,7 @@ def test_a_bad_setting_stops_the_bot_at_start_with_one_line(tmp_path, name, valu
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.fast
 def test_follows_survive_a_reopen_and_keep_to_the_limits(tmp_path) -> None:
     path = tmp_path / "bot.sqlite3"
     store = FollowStore(path)
@@ -84,6 +87,7 @@ def test_follows_survive_a_reopen_and_keep_to_the_limits(tmp_path) -> None:
         assert db.execute("SELECT COUNT(*) FROM follows").fetchone()[0] == 1
 
 
+@pytest.mark.fast
 def test_each_chat_gets_a_point_once_naming_every_topic_of_its_own_it_answers() -> None:
     grave, boat = Follow(1, 10, "grave visits"), Follow(2, 10, "boats")
     other = Follow(3, 20, "grave visits")
@@ -97,6 +101,7 @@ def test_each_chat_gets_a_point_once_naming_every_topic_of_its_own_it_answers() 
                    (20, "edited.txt", "new", ("grave visits",)), (20, "new.txt", "k3", ("grave visits",))]
 
 
+@pytest.mark.fast
 def test_an_alert_names_the_topic_readout_date_and_point_escapes_text_and_splits_under_4096() -> None:
     text = render_alert(Alert(1, "talk.txt", "k", hit(), ["grave <visits>"]))
     assert text.startswith("🔔 <b>New readout</b> on a topic you follow: “grave &lt;visits&gt;”")
@@ -109,6 +114,7 @@ def test_an_alert_names_the_topic_readout_date_and_point_escapes_text_and_splits
     assert point_key("Grave  visits\n") == point_key("grave visits")
 
 
+@pytest.mark.fast
 def test_replies_in_plain_words() -> None:
     follows = [Follow(7, 1, "grave visits"), Follow(9, 1, "a <b> topic")]
     text, keyboard = following_page(follows)
@@ -125,6 +131,7 @@ def test_replies_in_plain_words() -> None:
         assert "--" not in reply and "READOUT_" not in reply  # no CLI flags, no settings
 
 
+@pytest.mark.fast
 def test_the_stand_in_answers_403_for_a_blocked_chat() -> None:
     import json
     import urllib.error

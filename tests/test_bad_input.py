@@ -10,6 +10,8 @@ import pytest
 
 from conftest import ROOT, cli_env, readout_exe, run_cli
 
+pytestmark = pytest.mark.e2e
+
 GRAVE = "What was said about grave visits?"
 
 

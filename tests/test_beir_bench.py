@@ -24,6 +24,7 @@ def _beir():
     return mod
 
 
+@pytest.mark.fast
 def test_ndcg_by_hand():
     beir = _beir()
     run = {"a": 0.9, "b": 0.8, "c": 0.7, "d": 0.6}
@@ -61,6 +62,7 @@ QUERIES = [
 QRELS = [("q1", "d3", 1), ("q2", "d4", 1), ("q3", "d2", 2)]
 
 
+@pytest.mark.e2e
 def test_tiny_beir_folder(tmp_path):
     d = tmp_path / "tiny"
     d.mkdir()

@@ -21,6 +21,8 @@ from embeddings.lexical import tokenize
 from embeddings.store import StoredIndex, load_index
 from embeddings.units import LEXICAL_RECIPE
 
+pytestmark = pytest.mark.e2e
+
 # Mongolia is named in the preamble only; point 1 names neither country nor the Prime Minister's
 # surname, though the parser gives it him as its speaker ("The Prime Minister stated")
 TALK = """---

@@ -9,6 +9,8 @@ import pytest
 
 from conftest import BUNDLED, ask_json, cli_env, run_cli
 
+pytestmark = pytest.mark.e2e
+
 SEED_QUESTIONS = {
     "What was said about grave visits?": 5,
     "What did Putin say about North Korea?": 6,

@@ -9,6 +9,8 @@ import pytest
 
 from conftest import BUNDLED, cli_env, run_cli
 
+pytestmark = pytest.mark.e2e
+
 QUESTIONS = [
     "What was said about grave visits?",
     "What did Putin say about North Korea?",

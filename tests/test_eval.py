@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import cli_env, run_cli
 from embeddings.evaluation import Question, is_answer, score
 from embeddings.records import Answer, Hit
@@ -13,6 +15,7 @@ def hit(doc, point, text="t"):
     return Hit(doc=doc, title="T", date=None, point=point, position=point or 1, text=text, score=0.5, speakers=[])
 
 
+@pytest.mark.fast
 def test_scoring_by_point_phrase_and_unanswerable():
     qs = [Question("a", "d.txt", point=2, kind="k1"), Question("b", "d.txt", answer_contains="Grave  visits", kind="k2"),
           Question("c", None, kind="unanswerable")]
@@ -26,6 +29,7 @@ def test_scoring_by_point_phrase_and_unanswerable():
     assert r.by_kind["k1"].r1 == 0.0 and r.by_kind["k2"].r1 == 1.0
 
 
+@pytest.mark.e2e
 def test_eval_command_on_the_bundled_corpus(bundled_index, session_tmp, tmp_path):
     qfile = tmp_path / "q.jsonl"
     qfile.write_text("\n".join(json.dumps(d) for d in [

@@ -58,6 +58,7 @@ def checked(site, tmp_path_factory):
             "pages": site.page_requests() - before}
 
 
+@pytest.mark.e2e
 def test_add_finds_the_feed_a_page_links_to_and_keeps_the_list_with_the_corpus(checked, site):
     first, atom, broken = checked["added"]
     assert first.returncode == 0, first.stderr
@@ -75,6 +76,7 @@ def test_add_finds_the_feed_a_page_links_to_and_keeps_the_list_with_the_corpus(c
     assert again.returncode == 0 and again.stdout.startswith(f"Already following {site.base}{RSS}")
 
 
+@pytest.mark.e2e
 def test_check_adds_new_entries_as_readout_add_does_and_updates_the_index_once(checked, site):
     r, corpus = checked["result"], checked["corpus"]
     assert r.returncode == 0, r.stderr  # one feed failed, the others did not
@@ -108,6 +110,7 @@ def test_check_adds_new_entries_as_readout_add_does_and_updates_the_index_once(c
     assert top["title"] == "Telephone conversation with President of Brantia Ilse Varga" and top["date"] == "2025-04-22"
 
 
+@pytest.mark.e2e
 def test_a_second_check_with_nothing_new_fetches_no_page(checked, site):
     before = site.page_requests()
     r = feeds_cli(["check", "--json"], checked["corpus"], checked["index"], checked["env"])
@@ -122,6 +125,7 @@ def test_a_second_check_with_nothing_new_fetches_no_page(checked, site):
     assert "updating the index" not in r.stderr
 
 
+@pytest.mark.e2e
 def test_list_shows_last_check_entries_seen_and_readouts_added(checked, site):
     r = feeds_cli(["list", "--json"], checked["corpus"], checked["index"], checked["env"], with_index=False)
     assert r.returncode == 0, r.stderr
@@ -137,6 +141,7 @@ def test_list_shows_last_check_entries_seen_and_readouts_added(checked, site):
     assert len(lines) == 3 and lines[0].startswith(site.base + RSS)
 
 
+@pytest.mark.e2e
 def test_when_every_feed_fails_the_exit_status_is_1_and_remove_drops_a_feed(checked, site, tmp_path):
     corpus, index, env = tmp_path / "corpus", tmp_path / "index", env_for(tmp_path)
     shutil.copytree(BUNDLED, corpus)
@@ -159,6 +164,7 @@ def test_when_every_feed_fails_the_exit_status_is_1_and_remove_drops_a_feed(chec
         f"readout: error: {corpus} follows no feeds; follow one with: readout feeds add URL")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("url,needle", [
     ("ftp://127.0.0.1/feed.xml", "only http:// and https:// addresses"),
     ("{base}/press/consular-hours.html", "is a web page, not an RSS or Atom feed, and links to no feed"),
@@ -177,6 +183,7 @@ def test_bad_feeds_are_one_line_and_change_nothing(site, tmp_path, url, needle):
     assert not (corpus / ".readout-feeds.json").exists()
 
 
+@pytest.mark.e2e
 def test_a_held_lock_is_a_clear_error(site, tmp_path):
     from filelock import FileLock
 
@@ -193,6 +200,7 @@ def test_a_held_lock_is_a_clear_error(site, tmp_path):
 # --- what a check remembers, in-process ------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_failed_pages_are_tried_again_and_pages_that_are_not_readouts_are_not(site, tmp_path, monkeypatch):
     """A page that could not be fetched keeps its feed from being answered 304 (its validators are
     not kept) and is fetched again at the next check; one that is not a readout is not."""
@@ -228,6 +236,7 @@ def test_failed_pages_are_tried_again_and_pages_that_are_not_readouts_are_not(si
     assert not (corpus / "2025-09-12-corvenia-marivale-summit-telephone-talk.txt").exists()
 
 
+@pytest.mark.fast
 def test_a_damaged_feed_list_is_one_line_and_the_corpus_reader_never_sees_it(tmp_path):
     from embeddings.corpus import corpus_files
     from embeddings.feeds import FEEDS_FILE, FeedError, load_feeds, next_check_in
@@ -244,6 +253,7 @@ def test_a_damaged_feed_list_is_one_line_and_the_corpus_reader_never_sees_it(tmp
     assert next_check_in(tmp_path, 3600) == 3600  # checked "just now": due a whole interval later
 
 
+@pytest.mark.e2e
 def test_a_page_two_feeds_list_is_fetched_once_and_settled_for_both(site, tmp_path, monkeypatch):
     from embeddings import feeds
 

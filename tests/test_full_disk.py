@@ -17,7 +17,7 @@ import pytest
 
 from conftest import BUNDLED, cli_env, run_cli
 
-pytestmark = pytest.mark.tmpfs
+pytestmark = [pytest.mark.tmpfs, pytest.mark.e2e]
 
 NEW_READOUTS = 3  # few enough new points that the update encodes them without loading torch
 

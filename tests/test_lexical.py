@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from embeddings.lexical import Lexical, best, bm25_columns, tokenize
+
+pytestmark = pytest.mark.fast
 
 
 def test_bm25_matches_the_formula():

@@ -142,6 +142,7 @@ def by_title(rows: list[dict]) -> dict[str, dict]:
 # --- extraction and fetching, in-process -----------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name,title,date,numbers,first,junk", [
     ("mofa.html", "Valdoria-Estmark Summit Telephone Talk", "2023-03-14", [1, 2, 3, 4, 5, 6],
      "Prime Minister Takamura congratulated", ["Back to", "Page Top", "Site Policy", "Related Information", "Basic Data"]),
@@ -168,6 +169,7 @@ def test_pages_become_readouts_with_title_date_and_numbered_points(name, title, 
         assert "Both sides will share the costs equally." in points[1].text
 
 
+@pytest.mark.fast
 def test_ordered_lists_keep_their_numbers_and_nested_lists_stay_inside():
     from embeddings.extract import from_html
 
@@ -185,6 +187,7 @@ def test_ordered_lists_keep_their_numbers_and_nested_lists_stay_inside():
     assert "\\" not in d.content and "**" not in d.content
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name,reason", [("about.html", "no date"), ("nav_only.html", "too little text")])
 def test_pages_that_are_not_readouts_are_refused(name, reason):
     from embeddings.extract import ExtractError, from_html
@@ -194,6 +197,7 @@ def test_pages_that_are_not_readouts_are_refused(name, reason):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path,needle", [
     ("/missing", "HTTP 404 Not Found"),
     ("/logo.png", "the server sent image/png, not a web page"),
@@ -215,6 +219,7 @@ def test_fetch_errors_are_one_line(server, path, needle):
         assert server.huge_sent is not None and server.huge_sent < HUGE
 
 
+@pytest.mark.e2e
 def test_fetch_time_limit_scheme_and_user_agent(server):
     from embeddings.fetch import FetchError, fetch
 
@@ -245,6 +250,7 @@ def added(server, tmp_path_factory):
     return {"tmp": tmp, "corpus": corpus, "index": index, "env": env, "result": r}
 
 
+@pytest.mark.e2e
 def test_add_writes_readable_files_and_updates_the_index(added):
     r, corpus = added["result"], added["corpus"]
     assert r.returncode == 0, r.stderr
@@ -269,6 +275,7 @@ def test_add_writes_readable_files_and_updates_the_index(added):
     assert not any(p.name.startswith(".") for p in corpus.iterdir())  # no temporary files left
 
 
+@pytest.mark.e2e
 def test_list_shows_date_title_points_and_source_newest_first(added, server):
     rows = list_json(added["corpus"], added["env"])
     assert [r["date"] for r in rows] == sorted((r["date"] for r in rows), reverse=True)
@@ -288,6 +295,7 @@ def test_list_shows_date_title_points_and_source_newest_first(added, server):
     assert first.startswith("2025-09-09") and "Norvania-Valdoria Summit Meeting" in first
 
 
+@pytest.mark.e2e
 def test_a_readout_already_in_the_corpus_is_not_added_twice(added, server):
     corpus, index, env = added["corpus"], added["index"], added["env"]
     before = snapshot(corpus, index)
@@ -303,6 +311,7 @@ def test_a_readout_already_in_the_corpus_is_not_added_twice(added, server):
     assert snapshot(corpus, index) == before
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("sources,needle", [
     (["{base}/missing"], "cannot add {base}/missing: HTTP 404 Not Found"),
     (["{base}/logo.png"], "the server sent image/png, not a web page"),
@@ -328,6 +337,7 @@ def test_errors_are_one_line_and_change_nothing(added, server, sources, needle):
     assert snapshot(corpus, index) == before
 
 
+@pytest.mark.e2e
 def test_remove_errors_are_one_line_and_change_nothing(added):
     corpus, index, env = added["corpus"], added["index"], added["env"]
     before = snapshot(corpus, index)
@@ -339,6 +349,7 @@ def test_remove_errors_are_one_line_and_change_nothing(added):
     assert snapshot(corpus, index) == before
 
 
+@pytest.mark.e2e
 def test_a_held_lock_is_a_clear_error_and_changes_nothing(added, server):
     from filelock import FileLock
 
@@ -352,6 +363,7 @@ def test_a_held_lock_is_a_clear_error_and_changes_nothing(added, server):
     assert snapshot(corpus, index) == before
 
 
+@pytest.mark.e2e
 def test_no_index_writes_the_file_only_and_url_names_the_source(tmp_path):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(BUNDLED, corpus)
@@ -373,6 +385,7 @@ def test_no_index_writes_the_file_only_and_url_names_the_source(tmp_path):
     assert r.returncode == 2 and "give exactly one SOURCE" in r.stderr
 
 
+@pytest.mark.e2e
 def test_when_the_index_cannot_be_updated_the_file_stays_and_the_error_says_so(tmp_path):
     corpus, index = tmp_path / "corpus", tmp_path / "notes"
     shutil.copytree(BUNDLED, corpus)
@@ -388,6 +401,7 @@ def test_when_the_index_cannot_be_updated_the_file_stays_and_the_error_says_so(t
     assert (corpus / name).exists() and (index / "notes.txt").read_text() == "my notes"
 
 
+@pytest.mark.e2e
 def test_two_adds_at_once_then_remove_then_ask(added, server, tmp_path):
     """Two `add`s racing for the same corpus and index both land; `remove` takes a readout out;
     the index then answers from exactly the files in the corpus."""

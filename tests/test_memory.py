@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import platform
 
+import pytest
+
 from bot.memory import Trimmer, _malloc_trim
 
 # glibc (the usual Linux server) has malloc_trim; elsewhere the trimmer only runs the call
 TRIMS = _malloc_trim() is not None
+
+pytestmark = pytest.mark.fast
 
 
 def test_glibc_has_malloc_trim():

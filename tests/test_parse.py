@@ -10,6 +10,8 @@ import pytest
 from embeddings.dates import date_line, find_date
 from embeddings.parse import ParseError, parse_readout
 
+pytestmark = pytest.mark.fast
+
 
 def parse(text: str, doc: str = "t.txt"):
     return parse_readout(textwrap.dedent(text).lstrip("\n"), doc)

@@ -460,6 +460,7 @@ def _assert_answer(a: Answer, docs: set[str], k: int) -> None:
     json.dumps(a.to_dict())  # the CLI's --json
 
 
+@pytest.mark.e2e
 @_settings(QUESTION_EXAMPLES)
 @given(question=QUESTION)
 @example(question="grave \udcff visits")
@@ -469,6 +470,7 @@ def test_any_question_gets_a_well_formed_answer(engine, question: str) -> None:
     _assert_answer(engine.ask(question, k=5), set(engine.table.docs), 5)
 
 
+@pytest.mark.e2e
 @_settings(ASK_MANY_EXAMPLES)
 @given(questions=st.lists(QUESTION, min_size=1, max_size=6), k=st.integers(1, 12))
 def test_ask_many_answers_each_question_in_order(engine, questions: list[str], k: int) -> None:
@@ -480,6 +482,7 @@ def test_ask_many_answers_each_question_in_order(engine, questions: list[str], k
             assert a.question == q
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("text", ["What did Kıshida say?", "talks in ſingapore"])
 def test_names_spelled_with_unicode_look_alikes(engine, text: str) -> None:
     """Found by the properties above: re.I folds 'ı' to 'i' and 'ſ' to 's', and the lookup of the

@@ -7,6 +7,8 @@ import pytest
 from embeddings.aliases import countries_in, host_country
 from embeddings.query import read_question
 
+pytestmark = pytest.mark.fast
+
 
 def test_speaker_is_taken_out_of_the_content():
     q = read_question("What did Putin say about North Korea?")

@@ -10,6 +10,8 @@ import pytest
 
 from embeddings.corpus import read_corpus
 
+pytestmark = pytest.mark.e2e
+
 JUNK = re.compile(r"^(back to|related link|\[?provisional translation|\(?\*\s*the foregoing|\[reference\]|press releases?$|\(photo)", re.I)
 
 

@@ -21,6 +21,7 @@ def _readout(i: int) -> Readout:
     )
 
 
+@pytest.mark.fast
 def test_shelf_maps_lines_and_parses_on_use(tmp_path):
     readouts = [_readout(i) for i in range(5)]
     lines = [readout_line(r) for r in readouts]
@@ -35,6 +36,7 @@ def test_shelf_maps_lines_and_parses_on_use(tmp_path):
             shelf[5]
 
 
+@pytest.mark.e2e
 def test_an_index_whose_table_predates_the_speakers_column_still_answers_and_gains_it(tmp_path):
     """Indexes written before the table kept each point's speakers parse the readouts for the
     speaker prior instead; the next update writes the column."""
@@ -68,6 +70,7 @@ def test_an_index_whose_table_predates_the_speakers_column_still_answers_and_gai
     assert load_index(index).table.speakers is not None
 
 
+@pytest.mark.fast
 def test_table_rows_are_named_and_the_table_keeps_its_columns():
     """A row is read by name (the countries were once taken as `row[-1]`, which had become the
     speakers); the table it makes has the columns table.json has always had, so old indexes load."""

@@ -23,6 +23,8 @@ from conftest_telegram import (  # noqa: E402
     BOT_USERNAME, BUNDLED_CORPUS, PRIVATE_IDS, STRANGER_IDS, TOKEN, BotProcess, ChatIds, bot_env, readout_command, running_bot,
 )
 
+pytestmark = pytest.mark.e2e
+
 pytest_plugins = ["conftest_telegram"]
 
 GRAVE = "What was said about grave visits?"

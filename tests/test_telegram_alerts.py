@@ -30,6 +30,8 @@ from conftest import cli_env, run_cli
 from conftest_telegram import BOT_USERNAME, TOKEN, bot_env, make_corpus, readout_command
 from feedsite import Item, Site, standard_site, wait_until
 
+pytestmark = pytest.mark.e2e
+
 FOLLOWER = 6_100_001  # follows "grave visits"
 WIND = 6_100_002  # follows "offshore wind"
 QUIET = 6_100_003  # follows nothing

@@ -27,6 +27,8 @@ from embeddings.engine import EngineError  # noqa: E402
 from embeddings.records import Answer, Hit, Point, Readout  # noqa: E402
 from embeddings.timeline import Timeline  # noqa: E402
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "7012345678:AAF-test_token_for_the_local_bot_api_Xy9"
 ADMIN = 6_000_001
 FLAG_HINT = "no model folder at /srv/m (give --model a model name, or run readout index --corpus C)"

@@ -15,6 +15,8 @@ from conftest_telegram import TOKEN, bot_env, readout_command
 
 from bot.telegram import config
 
+pytestmark = pytest.mark.e2e
+
 pytest_plugins = ["conftest_telegram"]
 
 CHAT = 5_100_001

@@ -21,6 +21,8 @@ from botapi import FakeBotAPI  # noqa: E402
 from conftest import cli_env, run_cli  # noqa: E402
 from conftest_telegram import BUNDLED_CORPUS, TOKEN, bot_env, readout_command  # noqa: E402
 
+pytestmark = pytest.mark.e2e
+
 ADMIN = 7_000_001
 USER = 7_000_002
 ASKERS = [7_100_000 + i for i in range(4)]

@@ -16,6 +16,8 @@ from botapi import FakeBotAPI, Sent  # noqa: E402
 from botapi.uploads import png_size  # noqa: E402
 from conftest_telegram import BotProcess, ChatIds  # noqa: E402
 
+pytestmark = pytest.mark.e2e
+
 pytest_plugins = ["conftest_telegram"]
 
 

@@ -26,6 +26,8 @@ from bot.telegram.state import AnswerState, AnswerStore  # noqa: E402
 from embeddings.records import Answer, Hit, Point, Readout  # noqa: E402
 from botapi.html import ParseEntitiesError, parse_html, strip_message, utf16_len  # noqa: E402
 
+pytestmark = pytest.mark.fast
+
 TOKEN = "7012345678:AAF-test_token_for_the_local_bot_api_Xy9"
 
 
@@ -112,7 +114,10 @@ def test_answer_escapes_corpus_text() -> None:
     plain = telegram_accepts(markup)
     assert 'Leaders said <script>alert("x")</script> & <b>more</b>' in plain
     assert plain.startswith("A <i>B</i> & C — October 7, 2021, point 5")
-    assert "Source: https://example.org/r?a=1&b=" in plain or "Source: " in plain
+    assert "Speakers: Dr. <X>" in plain
+    # "<" cannot be in a URL: the source is shown as text, escaped, and not made a link
+    assert "\nSource: https://example.org/r?a=1&b=<2>\n" in plain
+    assert "Source: https://example.org/r?a=1&amp;b=&lt;2&gt;" in markup and "<a href" not in markup
 
 
 def test_not_found_says_so_and_shows_nearest() -> None:
@@ -123,8 +128,8 @@ def test_not_found_says_so_and_shows_nearest() -> None:
 
 
 def test_source_link_only_for_urls() -> None:
-    assert render.source_line("https://www.mofa.go.jp/erp/rss/northern/page4e_001.html").startswith(
-        '<a href' ) is False
+    mofa = "https://www.mofa.go.jp/erp/rss/northern/page4e_001.html"
+    assert render.source_line(mofa) == f'Source: <a href="{mofa}">{mofa}</a>'
     assert '<a href="https://x.org/a?b=1&amp;c=2">' in render.source_line("https://x.org/a?b=1&c=2")
     assert render.source_line("javascript:alert(1)") == "Source: javascript:alert(1)"
     assert render.source_line(None) is None

@@ -17,6 +17,8 @@ pytest.register_assert_rewrite("conftest_telegram", "botapi")
 from botapi import FakeBotAPI  # noqa: E402
 from conftest_telegram import TOKEN, bot_env, readout_command  # noqa: E402
 
+pytestmark = pytest.mark.e2e
+
 pytest_plugins = ["conftest_telegram"]
 
 SECRET = "s3cret-webhook_token"

@@ -110,6 +110,7 @@ def entries(tl_env: dict, *args: str) -> list[dict]:
 # --- ordering and content -------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_every_readout_on_the_topic_oldest_first_and_undated_last(tl_env) -> None:
     got = entries(tl_env, TOPIC)
     assert [e["doc"] for e in got] == WITH_TOPIC
@@ -123,12 +124,14 @@ def test_every_readout_on_the_topic_oldest_first_and_undated_last(tl_env) -> Non
     assert "President Alpha" in got[0]["speakers"] and "Prime Minister Beta" in got[0]["speakers"]
 
 
+@pytest.mark.e2e
 def test_a_word_in_another_sense_and_other_topics_are_left_out(tl_env) -> None:
     docs = [e["doc"] for e in entries(tl_env, TOPIC)]
     assert "e.txt" not in docs  # "repairs to the trust between the two governments"
     assert "f.txt" not in docs
 
 
+@pytest.mark.e2e
 def test_text_lists_one_line_per_readout_and_its_sentence(tl_env) -> None:
     r = timeline(tl_env, TOPIC)
     assert r.returncode == 0, r.stderr
@@ -146,6 +149,7 @@ def test_text_lists_one_line_per_readout_and_its_sentence(tl_env) -> None:
 # --- date filters ---------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("args,docs", [
     (["--from", "2020", "--to", "2020"], ["d.txt", "c.txt"]),  # --to 2020: to 31 December
     (["--from", "2019-06"], ["b.txt", "d.txt", "c.txt"]),
@@ -157,6 +161,7 @@ def test_date_filters_are_inclusive_and_drop_undated(tl_env, args, docs) -> None
     assert [e["doc"] for e in entries(tl_env, TOPIC, *args)] == docs
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("args,words", [
     (["--from", "2020-13"], "--from"),
     (["--to", "yesterday"], "--to"),
@@ -174,6 +179,7 @@ def test_a_bad_date_is_a_one_line_usage_error(tl_env, args, words) -> None:
 # --- nothing found --------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_nothing_on_the_topic_says_so_and_exits_0(tl_env) -> None:
     topic = "chess tournament results"
     assert entries(tl_env, topic) == []
@@ -192,6 +198,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.e2e
 def test_chart_is_a_png_within_1600_by_1000(tl_env) -> None:
     out = tl_env["tmp"] / "lighthouses.png"
     r = timeline(tl_env, TOPIC, "--chart", str(out))
@@ -201,6 +208,7 @@ def test_chart_is_a_png_within_1600_by_1000(tl_env) -> None:
     assert f"chart written to {out} (4 marks in 4 rows)" in r.stderr  # the undated one is not on it
 
 
+@pytest.mark.e2e
 def test_chart_that_cannot_be_written_is_one_line_and_exit_1(tl_env) -> None:
     r = timeline(tl_env, TOPIC, "--chart", str(tl_env["tmp"] / "no-such-folder" / "x.png"))
     assert r.returncode == 1
@@ -209,6 +217,7 @@ def test_chart_that_cannot_be_written_is_one_line_and_exit_1(tl_env) -> None:
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "is a folder" in r.stderr
 
 
+@pytest.mark.e2e
 def test_without_chart_matplotlib_is_not_imported(tl_env) -> None:
     code = ("import sys; from bot.cli import cli\n"
             "try:\n    cli(sys.argv[1:], prog_name='readout', standalone_mode=False)\n"
@@ -222,6 +231,7 @@ def test_without_chart_matplotlib_is_not_imported(tl_env) -> None:
 # --- in-process units: dates, excerpts, chart layout ----------------------------------------------
 
 
+@pytest.mark.fast
 def test_date_bounds() -> None:
     import datetime as dt
 
@@ -241,6 +251,7 @@ def test_date_bounds() -> None:
     assert Span().keeps(None)
 
 
+@pytest.mark.fast
 def test_key_sentence_and_phrase() -> None:
     from embeddings.excerpt import around, key_phrase, key_sentence, sentences
 
@@ -281,6 +292,7 @@ def fake_timeline(n: int, rows: int):
     return Timeline("fisheries quotas", out, n)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("n,rows", [(2, 2), (10, 4), (60, 25), (200, 30)])
 def test_chart_labels_never_overlap_and_the_size_holds(n, rows) -> None:
     from bot.timeline_chart import MAX_ROWS, draw
@@ -299,6 +311,7 @@ def test_chart_labels_never_overlap_and_the_size_holds(n, rows) -> None:
         assert drawn.labelled == n  # few marks: every one labelled
 
 
+@pytest.mark.fast
 def test_rows_by_speaker_when_every_readout_has_the_same_pair() -> None:
     from bot.timeline_chart import row_keys
 
@@ -314,6 +327,7 @@ def test_rows_by_speaker_when_every_readout_has_the_same_pair() -> None:
 # --- the real readouts ----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.shared
 def test_grave_visits_in_the_shared_readouts(shared, tmp_path) -> None:
     corpus = tmp_path / "corpus"
