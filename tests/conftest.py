@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# the Bot API stand-in's helpers assert too: rewritten before any test module imports them
+pytest.register_assert_rewrite("botapi", "conftest_telegram")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 BUNDLED = ROOT / "corpus"

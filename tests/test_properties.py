@@ -33,7 +33,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-pytest.register_assert_rewrite("botapi")
 
 from bot.answer_text import cite, format_answer  # noqa: E402
 from bot.telegram import buttons, render  # noqa: E402

@@ -16,7 +16,6 @@ import time
 
 import pytest
 
-pytest.register_assert_rewrite("conftest_telegram", "botapi")
 
 from botapi import FakeBotAPI, Sent  # noqa: E402
 from conftest_telegram import (  # noqa: E402

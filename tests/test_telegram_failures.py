@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-pytest.register_assert_rewrite("botapi")
 
 from telegram import Update  # noqa: E402
 

@@ -8,7 +8,6 @@ import subprocess
 
 import pytest
 
-pytest.register_assert_rewrite("conftest_telegram", "botapi")
 
 from botapi import FakeBotAPI
 from conftest_telegram import TOKEN, bot_env, readout_command

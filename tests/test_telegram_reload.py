@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-pytest.register_assert_rewrite("botapi")
 
 from botapi import FakeBotAPI  # noqa: E402
 from conftest import cli_env, run_cli  # noqa: E402

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-pytest.register_assert_rewrite("conftest_telegram", "botapi")
 
 from botapi import FakeBotAPI, Sent  # noqa: E402
 from botapi.uploads import png_size  # noqa: E402

@@ -14,7 +14,6 @@ import threading
 
 import pytest
 
-pytest.register_assert_rewrite("botapi")
 
 from bot.telegram import buttons, config, render  # noqa: E402
 from bot.telegram.batcher import AskBatcher  # noqa: E402

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest.register_assert_rewrite("conftest_telegram", "botapi")
 
 from botapi import FakeBotAPI  # noqa: E402
 from conftest_telegram import TOKEN, bot_env, readout_command  # noqa: E402
