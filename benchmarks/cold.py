@@ -30,18 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CACHE, ROOT, cached_corpus, log, machine_line, median, table
+from common import CACHE, ROOT, cached_corpus, log, machine_line, median, readout_exe, table
 
 QUESTION = "What was said about grave visits?"
 GNU_TIME = "/usr/bin/time"
-
-
-def readout_exe() -> list[str]:
-    exe = Path(sys.executable).parent / "readout"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("readout")
-    return [found] if found else [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
 def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:

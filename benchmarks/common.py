@@ -9,6 +9,8 @@ what the vectors say), clustered around topics like real embeddings.
 from __future__ import annotations
 
 import random
+import shutil
+import sys
 import re
 import statistics
 import time
@@ -307,3 +309,24 @@ def _build_cached(corpus: Path, index: Path, vectors: str, compact: str | None, 
         f"in {time.perf_counter() - t:.0f} s")
     _export_queries()
     (home / "complete").write_text(f"{rep.readouts} {rep.points} {rep.units}\n")
+
+
+def readout_exe() -> list[str]:
+    """The console script beside this Python, else the one on PATH, else the CLI's module."""
+    exe = Path(sys.executable).parent / "readout"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("readout")
+    return [found] if found else [sys.executable, "-c", "from bot.cli import main; main()"]
+
+
+def real_corpus(name: str) -> Path:
+    """../shared/readouts and corpus/ in one folder of the cache (copied again when either
+    changed); the bundled readout alone where ../shared is not beside the checkout."""
+    folder = CACHE / name
+    shared = sorted((SHARED / "readouts").iterdir()) if (SHARED / "readouts").is_dir() else []
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in [*shared, *sorted((ROOT / "corpus").iterdir())]:
+        if f.is_file() and (not (folder / f.name).exists() or (folder / f.name).read_bytes() != f.read_bytes()):
+            shutil.copy(f, folder / f.name)
+    return folder

@@ -20,37 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CACHE, ROOT, log, machine_line, median, table
-
-SHARED = ROOT.parent / "shared"
-
-
-def readout_exe() -> list[str]:
-    exe = Path(sys.executable).parent / "readout"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
-
-
-def corpus_folder() -> Path:
-    folder = CACHE / "pipe-corpus"
-    if not folder.exists():
-        folder.mkdir(parents=True)
-        for f in (ROOT / "corpus").glob("*.txt"):
-            shutil.copy(f, folder / f.name)
-        if (SHARED / "readouts").is_dir():
-            for f in (SHARED / "readouts").glob("*.txt"):
-                shutil.copy(f, folder / f.name)
-    return folder
-
+from common import CACHE, ROOT, log, machine_line, median, readout_exe, real_corpus, table
 
 def pipe_seconds(env: dict[str, str], corpus: Path, index: Path, questions: list[str]) -> float:
     t = time.perf_counter()
@@ -69,7 +47,7 @@ def main() -> None:
     ap.add_argument("--questions", type=Path, default=ROOT / "evaluation" / "readouts-dev.jsonl")
     args = ap.parse_args()
 
-    corpus = (args.corpus or corpus_folder()).resolve()
+    corpus = (args.corpus or real_corpus("pipe-corpus")).resolve()
     questions = [json.loads(line)["q"] for line in args.questions.read_text().splitlines() if line.strip()]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     index = CACHE / f"pipe-index-{corpus.name}"

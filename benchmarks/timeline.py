@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,28 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CACHE, ROOT, SHARED, log, machine_line, median, table
-
-
-def readout_exe() -> list[str]:
-    exe = Path(sys.executable).parent / "readout"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("readout")
-    return [found] if found else [sys.executable, "-c", "from bot.cli import main; main()"]
+from common import CACHE, SHARED, log, machine_line, median, readout_exe, real_corpus, table
 
 
 def corpus() -> Path:
-    """../shared/readouts and corpus/ in one folder (copied again when either changed)."""
     if not (SHARED / "readouts").is_dir():
         sys.exit("benchmarks/timeline.py needs ../shared/readouts beside the checkout")
-    folder = CACHE / "timeline-corpus"
-    sources = [*sorted((SHARED / "readouts").iterdir()), *sorted((ROOT / "corpus").iterdir())]
-    folder.mkdir(parents=True, exist_ok=True)
-    for f in sources:
-        if f.is_file() and (not (folder / f.name).exists() or (folder / f.name).read_bytes() != f.read_bytes()):
-            shutil.copy(f, folder / f.name)
-    return folder
+    return real_corpus("timeline-corpus")
 
 
 def run(cmd: list[str], env: dict[str, str]) -> float:

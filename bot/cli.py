@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from bot.options import corpus_option, fail, index_option, model_option, plural
+from bot.options import corpus_option, counted_points, fail, index_option, model_option, plural
 
 log = logging.getLogger("readout")
 BATCH = 32  # piped questions encoded together at most
@@ -104,14 +104,6 @@ def index(corpus: Path | None, index: Path | None, model: str | None, compact: s
         reused = f", {report.units - report.encoded} reused" if report.encoded < report.units else ""
         click.echo(f"Indexed {plural(report.readouts, 'readout')}, {counted_points(report)} "
                    f"({plural(report.units, 'vector')}{reused}{skipped}) in {report.seconds:.1f} s")
-
-
-def counted_points(report) -> str:
-    """Points as `readout list` counts them (numbered points), and the preambles beside them."""
-    from embeddings.engine import preambles_in
-
-    pre = preambles_in(report.path)
-    return plural(report.points - pre, "point") + (f" and {plural(pre, 'preamble')}" if pre else "")
 
 
 def _load_engine(corpus: Path | None, index: Path | None, model: str | None):

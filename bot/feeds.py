@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from bot.options import corpus_option, fail, index_option, plural
+from bot.options import corpus_option, counted_points, fail, index_option, plural
 
 
 def _entries(n: int, more: str = "") -> str:
@@ -171,8 +171,6 @@ def check_command(corpus: Path | None, index: Path | None, as_json: bool) -> Non
         else:
             index_info = {"readouts": built.readouts, "points": built.points, "seconds": round(built.seconds, 2)}
             if not as_json:
-                from bot.cli import counted_points
-
                 click.echo(f"Index updated: {plural(built.readouts, 'readout')}, {counted_points(built)} "
                            f"in {built.seconds:.1f} s")
     if as_json:

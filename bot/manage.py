@@ -28,7 +28,7 @@ from pathlib import Path
 
 import click
 
-from bot.options import corpus_option, fail, index_option, plural
+from bot.options import corpus_option, counted_points, fail, index_option, plural
 from embeddings.library import (
     ManageError,
     Outcome,
@@ -62,8 +62,6 @@ def update_index(corpus: Path, index: Path, what: str) -> None:
         report = build(corpus, index)
     except EngineError as e:
         fail(f"{what}, but could not update the index: {one_line(e)}")
-    from bot.cli import counted_points
-
     click.echo(f"Index updated: {plural(report.readouts, 'readout')}, {counted_points(report)} in {report.seconds:.1f} s")
 
 

@@ -26,6 +26,12 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
+def counted_points(report) -> str:
+    """A build's points as `readout list` counts them (numbered points), and the preambles beside."""
+    pre = report.preambles
+    return plural(report.points - pre, "point") + (f" and {plural(pre, 'preamble')}" if pre else "")
+
+
 def fail(message: str, code: int = 1) -> None:
     """`readout: error: <what is wrong and what to do>` on stderr, then exit."""
     click.echo(f"readout: error: {message}", err=True)

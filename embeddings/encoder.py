@@ -106,7 +106,8 @@ class Encoder:
         """Fail now, in one line, on what would only fail once sentence-transformers loads (seconds
         later, after a build was announced): a mistyped setting, or a model name that is neither a
         folder, nor in the local cache, with no model hub to fetch it from."""
-        self.device
+        if self._device is None:
+            env.device()  # a mistyped READOUT_DEVICE fails here, not after the model loads
         if self._model is not None or self.name == DEFAULT_MODEL or self._model_dir() is not None:
             return
         if self.name.startswith((".", "/", "~")):

@@ -126,10 +126,10 @@ def _check_index_folder(index: Path) -> None:
     if index.exists() and not index.is_dir():
         raise EngineError(f"the index path {index} is a file, not a folder; give --index a new or empty folder")
     if index.is_dir() and not (index / "current").exists():
-        from .store import _check_foreign
+        from .store import check_foreign
 
         try:
-            _check_foreign(index)
+            check_foreign(index)
         except IndexError_ as e:
             raise EngineError(str(e)) from None
         except OSError as e:
@@ -303,17 +303,6 @@ def _build_locked(paths: Paths, encoder: Encoder, compact: str | None = None) ->
     if encoder.loaded:  # the build encoded with sentence-transformers: exporting now costs ~1 s
         encoder.export_for_queries()
     return report
-
-
-def preambles_in(version: Path) -> int:
-    """How many of a published index version's points are preambles (`readout list` counts
-    numbered points; a build's count includes the opening paragraphs it indexes too)."""
-    import json
-
-    try:
-        return sum(bool(p) for p in json.loads((version / "table.json").read_text())["preamble"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
 
 
 def readable(question: str) -> str:

@@ -44,12 +44,13 @@ DEAD_SHARE = 0.2  # share of rows left by removed points past which an update re
 @dataclass
 class BuildReport:
     readouts: int
-    points: int
+    points: int  # preambles included
     units: int
     encoded: int  # units that needed the model; the rest came from the previous index
     skipped: int
     seconds: float
     path: Path
+    preambles: int = 0  # of `points`, the readouts' opening paragraphs (readout list counts the rest)
 
 
 def text_key(text: str) -> int:
@@ -484,4 +485,5 @@ def build_index(root: Path, states: dict[str, FileState], index_root: Path, enco
     fresh = encode_new(plan, encoder)
     vectors = assemble_vectors(plan, fresh, lend, compact, encoder)
     path = write_and_publish(root, states, index_root, encoder.name, compact, plan, vectors)
-    return BuildReport(len(entries), plan.n_points, plan.n_units, len(plan.new_texts), skipped, time.perf_counter() - t0, path)
+    return BuildReport(len(entries), plan.n_points, plan.n_units, len(plan.new_texts), skipped, time.perf_counter() - t0, path,
+                       preambles=sum(row.preamble for row in plan.table_rows))

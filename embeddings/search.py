@@ -19,6 +19,7 @@ import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,6 +30,14 @@ from .lexical import best as best_scored
 from .query import Query, read_question
 from .records import Answer, Hit, short_role
 from .store import StoredIndex
+
+
+class Passing(NamedTuple):
+    """A readout's best point for a question that passes `found`: its cosine and ranking score."""
+
+    pid: int
+    dense: float
+    fused: float
 
 
 @dataclass(frozen=True)
@@ -164,7 +173,7 @@ class Searcher:
         k = max(1, min(k, len(fused)))
         order = np.argsort(-fused, kind="stable")[:k]
         best = int(order[0])
-        hits = [self._hit(int(cands[i]), float(fused[i])) for i in order]
+        hits = [self.hit(int(cands[i]), float(fused[i])) for i in order]
         found = self.passes(q, int(cands[best]), float(dense[best]))
         return Answer(question=q.text, found=found, hits=hits)
 
@@ -249,7 +258,25 @@ class Searcher:
             cached = self._named[ri] = (leaders, countries, unnamed)
         return cached
 
-    def _hit(self, pid: int, score: float) -> Hit:
+    def best_per_readout(self, q: Query, vec: np.ndarray, cands: np.ndarray, bm25: np.ndarray,
+                         readouts: int | None = None) -> list[Passing]:
+        """Among `cands`, each readout's best point that passes `found`, best first: what a
+        timeline lists and a followed topic is sent. `readouts`: stop once that many are found."""
+        dense, fused = self.fuse(q, vec, cands, bm25)
+        out: list[Passing] = []
+        seen: set[int] = set()
+        for i in np.argsort(-fused, kind="stable"):
+            pid = int(cands[i])
+            ri = int(self.index.point_readout[pid])
+            if ri in seen or not self.passes(q, pid, float(dense[i])):
+                continue
+            seen.add(ri)
+            out.append(Passing(pid, float(dense[i]), float(fused[i])))
+            if readouts is not None and len(out) == readouts:
+                break
+        return out
+
+    def hit(self, pid: int, score: float) -> Hit:
         r, p = self.index.point(pid)
         return Hit(doc=r.doc, title=r.title, date=r.iso_date, point=p.number, position=p.position,
                    text=p.text, score=score, speakers=list(p.speakers), source=r.source, preamble=p.preamble)

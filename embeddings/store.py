@@ -381,7 +381,7 @@ def write_index(root: Path, manifest: Manifest, lines: list[bytes], table: Reado
                 units: np.ndarray, unit_keys: np.ndarray, vectors: Any, lexical: Lexical, cache: PointCache) -> Path:
     """`lines`: each readout's JSON line (`readout_line`, or an unchanged one's `ReadoutShelf.raw`)."""
     root.mkdir(parents=True, exist_ok=True)
-    _check_foreign(root)
+    check_foreign(root)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     final = root / f"v-{stamp}-{os.getpid()}"
     tmp = root / f".tmp-{final.name}"
@@ -414,7 +414,7 @@ def write_index(root: Path, manifest: Manifest, lines: list[bytes], table: Reado
     return final
 
 
-def _check_foreign(root: Path) -> None:
+def check_foreign(root: Path) -> None:
     """Refuse to write into a folder that holds something other than readout indexes."""
     ours = {CURRENT}
     for entry in root.iterdir():

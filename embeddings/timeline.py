@@ -203,14 +203,9 @@ def timeline(searcher: Searcher, topic: str, span: Span | None = None) -> Timeli
         cands = cands[kept[index.point_readout[cands]]]
         if not len(cands):
             return Timeline(topic, [], int(kept.sum()), span)
-        dense, fused = searcher.fuse(q, vec, cands, bm25)
-    chosen: dict[int, tuple[int, float]] = {}  # readout -> (point, confidence)
-    for i in np.argsort(-fused, kind="stable"):
-        pid = int(cands[i])
-        ri = int(index.point_readout[pid])
-        if ri not in chosen and searcher.passes(q, pid, float(dense[i])):
-            chosen[ri] = (pid, searcher.confidence(q, pid, float(dense[i])))
-    entries = [_entry(searcher, ri, pid, score, topic) for ri, (pid, score) in chosen.items()]
+        passing = searcher.best_per_readout(q, vec, cands, bm25)
+    entries = [_entry(searcher, int(index.point_readout[p.pid]), p.pid, searcher.confidence(q, p.pid, p.dense), topic)
+               for p in passing]
     entries.sort(key=lambda e: (e.date is None, e.date or "", e.title.casefold(), e.doc))
     log.debug("timeline %r: %d of %d readouts", topic, len(entries), int(kept.sum()))
     return Timeline(topic, entries, int(kept.sum()), span)

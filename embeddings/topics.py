@@ -80,16 +80,7 @@ def match_topics(searcher: Searcher, topics: list[str], docs: list[str]) -> list
             q = read_question(topic)
             vec = np.ascontiguousarray(vec, dtype=np.float32)
             bm25 = index.lexical.scores(q.content or q.text)
-            dense, fused = searcher.fuse(q, vec, cands, bm25)
-            answered: set[int] = set()
-            for i in np.argsort(-fused, kind="stable"):
-                pid = int(cands[i])
-                ri = int(index.point_readout[pid])
-                if ri in answered or not searcher.passes(q, pid, float(dense[i])):
-                    continue
-                answered.add(ri)
-                hit = searcher._hit(pid, float(fused[i]))
+            for p in searcher.best_per_readout(q, vec, cands, bm25, readouts=len(readouts)):
+                hit = searcher.hit(p.pid, p.fused)
                 out.append(TopicMatch(t, hit, point_key(hit.text)))
-                if len(answered) == len(readouts):
-                    break
     return out

@@ -9,7 +9,6 @@ redoes its BM25 side from the readouts, reusing every vector.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest

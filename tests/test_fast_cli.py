@@ -393,7 +393,7 @@ def test_a_chart_into_a_missing_folder_is_one_line(index, tmp_path) -> None:
     ('{"q": "x", "doc": 3, "point": 1}', 'line 1: "doc" must be a file name of the corpus, or null'),
     ('{"q": "x", "doc": "a.txt", "point": "five"}', 'line 1: "point" must be a point number'),
     ('{"q": "x", "doc": "a.txt"}', 'line 1: an answerable question needs "point" or "answer_contains"'),
-    (f'{{"q": "x", "doc": "elsewhere.txt", "point": 1}}', "line 1: its readout elsewhere.txt is not in the corpus"),
+    ('{"q": "x", "doc": "elsewhere.txt", "point": 1}', "line 1: its readout elsewhere.txt is not in the corpus"),
     ("", "has no questions"),
 ])
 def test_eval_refuses_a_bad_line_naming_it(line, needle, index, tmp_path) -> None:

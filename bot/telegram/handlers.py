@@ -60,6 +60,16 @@ TYPING_AFTER = 0.7  # seconds: show "typing…" only when an answer is not insta
 # is not busy: under load every answer waits its turn, and a sendChatAction per question would
 # double the calls to Telegram and, under its flood limit, delay the answers themselves)
 INLINE_RESULTS = 5
+
+
+async def show_action_if_slow(context: Context, chat_id: int, work: asyncio.Future, action: str,
+                              unless: Callable[[], bool] = lambda: False) -> None:
+    """Show `action` ("typing…", "sending a photo…") when `work` is not done within TYPING_AFTER,
+    unless `unless()` says so then; best effort: the answer matters, not the action."""
+    done, _ = await asyncio.wait({work}, timeout=TYPING_AFTER)
+    if not done and not unless():
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_chat_action(chat_id, action)
 REFUSAL = "Sorry, this bot is not available in this chat."
 NON_TEXT_HINT = "Please send your question as text, e.g. " + render.EXAMPLE_QUESTION
 EMPTY_HINT = "Send a question as text, e.g. " + render.EXAMPLE_QUESTION
@@ -281,10 +291,7 @@ async def answer_question(update: Update, context: Context, raw: str | None) -> 
         return
 
     task = asyncio.ensure_future(ask(context, question))
-    done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER)
-    if not done and not svc.batcher.busy:
-        with contextlib.suppress(TelegramError):
-            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    await show_action_if_slow(context, chat_id, task, ChatAction.TYPING, unless=lambda: svc.batcher.busy)
     try:
         answer = await task
     except svc.engine_error as exc:

@@ -10,7 +10,6 @@ on the first /timeline, not when the bot starts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -18,12 +17,11 @@ from dataclasses import dataclass
 
 from telegram import ReplyParameters, Update
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
 
 from embeddings.timeline import Timeline
 
 from . import timeline_render as view
-from .handlers import CANNOT_ANSWER, TYPING_AFTER, Context, clean_question, never_silent, reply_target, send_html
+from .handlers import CANNOT_ANSWER, Context, clean_question, never_silent, reply_target, send_html, show_action_if_slow
 from .render import esc
 from .services import services
 
@@ -76,10 +74,7 @@ async def timeline_command(update: Update, context: Context) -> None:
         return
     log.debug("timeline in chat %s from user %s", chat_id, user_id)
     work = asyncio.get_running_loop().run_in_executor(_worker(), _find_and_draw, svc.timeline, topic)
-    done, _ = await asyncio.wait({work}, timeout=TYPING_AFTER)
-    if not done:
-        with contextlib.suppress(TelegramError):
-            await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
+    await show_action_if_slow(context, chat_id, work, ChatAction.UPLOAD_PHOTO)
     try:
         result = await work
     except svc.engine_error as exc:
