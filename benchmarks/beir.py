@@ -10,8 +10,8 @@ Each BEIR document becomes a one-point readout (no title, date, people or preamb
 text is title + " " + text, so every system sees title + text:
   dense    one vector per document (as MTEB does), cosine
   bm25     readout's `Lexical` on title + text
-  shipped  readout's own `Searcher` (embeddings/search.py, `Settings()` defaults) over an in-memory
-           index built as embeddings/indexer.py builds one: dense units from
+  shipped  readout's own `Searcher` (embeddings/search/searcher.py, `Settings()` defaults) over an in-memory
+           index built as embeddings/index/build.py builds one: dense units from
            `units.dense_texts`, BM25 on `units.lexical_text`, FAISS of the indexer's kind. The
            question priors (speaker, date, country, preamble) find nothing to act on here, and the
            readout share scales every score alike.
@@ -195,7 +195,7 @@ class Vectors:
 
 def beir_index(readouts: list, units: np.ndarray, vectors, lexical):
     """What `Searcher` reads, for documents held as one-point readouts: an in-memory StoredIndex."""
-    from embeddings.store import StoredIndex
+    from embeddings.index.store import StoredIndex
 
     return StoredIndex.of(readouts, [r.doc for r in readouts], units, vectors, lexical)
 
@@ -203,7 +203,7 @@ def beir_index(readouts: list, units: np.ndarray, vectors, lexical):
 def faiss_index(vectors: np.ndarray):
     """The FAISS index the indexer would make for this many vectors (exact, or HNSW when large)."""
     try:
-        from embeddings.indexer import faiss_index_of, index_kind
+        from embeddings.index.build import faiss_index_of, index_kind
 
         return faiss_index_of(index_kind(len(vectors), None), vectors)
     except ImportError:  # an older readout, for comparisons
@@ -217,7 +217,7 @@ def faiss_index(vectors: np.ndarray):
 def searcher_runs(searcher, questions: list[str], qv: np.ndarray, depth: int) -> list[dict[str, float]]:
     """Each question's top `depth` documents and scores, as readout's Searcher ranks them (with
     the question vectors already computed, so it goes through `_rank`, not `answers`)."""
-    from embeddings.query import read_question
+    from embeddings.search.query import read_question
 
     return [{h.doc: h.score for h in searcher._rank(read_question(q), v, depth).hits} for q, v in zip(questions, qv)]
 
@@ -240,7 +240,7 @@ class Fusion:
 
 
 def shipped_fusion() -> Fusion:
-    from embeddings.search import Settings
+    from embeddings.search.searcher import Settings
 
     s = Settings()
     return Fusion(alpha=s.alpha, candidates=s.candidates)
@@ -373,8 +373,8 @@ class Run:
 
     def lexical(self, k1: float = 1.2, b: float = 0.75, shipped: bool = True):
         """readout's Lexical on the indexer's BM25 texts (`shipped`) or on title + text."""
-        from embeddings.lexical import Lexical
-        from embeddings.units import lexical_text
+        from embeddings.index.lexical import Lexical
+        from embeddings.index.units import lexical_text
 
         def make():
             t0 = time.perf_counter()
@@ -389,7 +389,7 @@ class Run:
         """BM25 scores (questions x documents). `shipped`: on the indexer's texts, for the question
         as read_question leaves it for BM25 (what Searcher matches); else the raw question."""
         def make():
-            from embeddings.query import read_question
+            from embeddings.search.query import read_question
 
             lex = self.lexical(k1, b, shipped)
             qs = [read_question(q).content or q for q in self.data.questions] if shipped else self.data.questions
@@ -418,16 +418,16 @@ class Run:
         return fuse(dense, bm, ucand | bm25_candidates(bm, f.candidates), f)
 
     def searcher(self):
-        from embeddings.encoder import Encoder
-        from embeddings.search import Searcher, Settings
+        from embeddings.model.encoder import Encoder
+        from embeddings.search.searcher import Searcher, Settings
 
         index = beir_index(self.readouts, self.owner.astype(np.int32), faiss_index(self.uv), self.lexical())
         return Searcher(index, Encoder(), Settings())
 
 
 def prepare(data: Beir, use_cache: bool) -> Run:
-    from embeddings.encoder import Encoder
-    from embeddings.units import dense_texts
+    from embeddings.model.encoder import Encoder
+    from embeddings.index.units import dense_texts
 
     t_start = time.perf_counter()
     encoder = Encoder()

@@ -132,7 +132,7 @@ def run_load(corpus: Path, index: Path, label: str, flood_limit: bool, args) -> 
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                 "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "XDG_CACHE_HOME": str(tmp / "cache")})
     # its own cache, but with the question encoder a build with the model leaves in the user's
-    from embeddings.encoder import Encoder
+    from embeddings.model.encoder import Encoder
 
     exported = Encoder().exports
     if exported.is_dir():
@@ -269,7 +269,7 @@ def main() -> None:
     if args.points:
         n_readouts = -(-args.points // 6)
         corpus, index = cached_corpus(n_readouts, args.seed, args.vectors, args.compact)
-        from embeddings.store import read_manifest
+        from embeddings.index.store import read_manifest
 
         m = read_manifest(index)
         corpora.append((corpus, index, f"synthetic ({m.readouts:,} readouts, {m.points:,} points, {m.units:,} "

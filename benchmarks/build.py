@@ -36,10 +36,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from embeddings import encoder as encoder_mod
+    from embeddings.model import encoder as encoder_mod
     from embeddings import engine
-    from embeddings.corpus import read_corpus
-    from embeddings.units import dense_texts
+    from embeddings.readouts.corpus import read_corpus
+    from embeddings.index.units import dense_texts
 
     n_readouts = max(1, -(-args.points // 6))
     tmp = Path(tempfile.mkdtemp(prefix="readout-bench-build-"))

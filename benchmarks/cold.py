@@ -83,7 +83,7 @@ def main() -> None:
                      [shim, "ask", args.question, "--corpus", str(bundled), "--index", str(bundled_index)]))
     if args.readouts:
         corpus, index = cached_corpus(args.readouts, args.seed, "generated")
-        from embeddings.store import read_manifest
+        from embeddings.index.store import read_manifest
 
         m = read_manifest(index)
         cmds.append(("readout ask", f"synthetic ({m.readouts:,} readouts, {m.points:,} points, {m.units:,} vectors, "

@@ -42,8 +42,8 @@ QUESTIONS = [
 
 
 def sentence_pool() -> list[str]:
-    from embeddings.corpus import read_corpus
-    from embeddings.units import sentences
+    from embeddings.readouts.corpus import read_corpus
+    from embeddings.index.units import sentences
 
     roots = [ROOT / "corpus"] + ([SHARED / "readouts"] if (SHARED / "readouts").is_dir() else [])
     pool: list[str] = []
@@ -208,14 +208,14 @@ class GeneratedEncoder:
     loaded = False  # no model to export the question encoder from: cached_corpus exports with the real one
 
     def __init__(self, name: str | None = None, device: str | None = None) -> None:
-        from embeddings.encoder import model_id
+        from embeddings.model.encoder import model_id
 
         self.name = model_id(name)
         self.dim = 384
         self._centres = np.random.default_rng(12345).standard_normal((2000, self.dim)).astype(np.float32)
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        from embeddings.indexer import text_key
+        from embeddings.index.build import text_key
 
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
@@ -240,7 +240,7 @@ def _corpus_key(readouts: list[tuple[str, str]]) -> str:
 def _export_queries() -> None:
     """The ONNX question encoder a build with the model leaves in the user's cache (the generated
     vectors' build never loads the model): exported once, with the real model."""
-    from embeddings.encoder import Encoder
+    from embeddings.model.encoder import Encoder
 
     Encoder().export_for_queries()
 
@@ -264,8 +264,8 @@ def cached_corpus(n_readouts: int, seed: int = 0, vectors: str = "generated", co
     if (home / "complete").exists():
         from embeddings.engine import stale_reason
 
-        from embeddings.indexer import index_kind
-        from embeddings.store import read_manifest
+        from embeddings.index.build import index_kind
+        from embeddings.index.store import read_manifest
 
         reason = stale_reason(corpus, index, None)
         if reason is None:

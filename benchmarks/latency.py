@@ -38,11 +38,11 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def build_stored(n_points: int, real: bool, encoder, compact: str | None):
-    from embeddings.indexer import faiss_index_of, index_kind, text_key
-    from embeddings.lexical import Lexical
+    from embeddings.index.build import faiss_index_of, index_kind, text_key
+    from embeddings.index.lexical import Lexical
     from embeddings.records import Point, Readout
-    from embeddings.store import Manifest, StoredIndex
-    from embeddings.units import dense_texts, lexical_text
+    from embeddings.index.store import Manifest, StoredIndex
+    from embeddings.index.units import dense_texts, lexical_text
 
     t0 = time.perf_counter()
     texts = synthetic_points(n_points)
@@ -90,9 +90,9 @@ def generated_index(kind: str, vectors: np.ndarray):
     half an hour to build, and its build is not what this script measures (build.py is)."""
     import faiss
 
-    from embeddings.indexer import HNSW_EF_CONSTRUCTION, faiss_index_of
-    from embeddings.store import HNSW_EF_SEARCH
-    from embeddings.vectors import tune
+    from embeddings.index.build import HNSW_EF_CONSTRUCTION, faiss_index_of
+    from embeddings.index.store import HNSW_EF_SEARCH
+    from embeddings.index.vectors import tune
 
     name = f"latency-generated-{len(vectors)}-{kind.replace(',', '_')}-efc{HNSW_EF_CONSTRUCTION}.faiss"
     f = CACHE / name
@@ -121,8 +121,8 @@ def main() -> None:
 
     import faiss
 
-    from embeddings.encoder import Encoder
-    from embeddings.search import Searcher
+    from embeddings.model.encoder import Encoder
+    from embeddings.search.searcher import Searcher
 
     st = Encoder()
     model = st._load()  # the model's own encode, through sentence-transformers

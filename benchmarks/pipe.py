@@ -57,8 +57,8 @@ def main() -> None:
     import faiss
     import numpy as np
 
-    from embeddings.encoder import Encoder
-    from embeddings.store import load_index
+    from embeddings.model.encoder import Encoder
+    from embeddings.index.store import load_index
 
     model = Encoder()._load()
     stored = load_index(index)

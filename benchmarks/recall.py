@@ -7,7 +7,7 @@ thousand centres; real sentence embeddings do not, and an inverted file (IVF) th
 generated top 10 from 1/128 of its lists found 93% of a real one from 1/32. This script takes the
 vectors `beir.py` cached for a BEIR dataset (SciFact: 63,539 vectors of real abstracts' units),
 holds out --queries of them as queries (drawn from the data itself) and, for the approximate
-index each `--compact` choice makes past the size threshold (`embeddings.indexer.approximate_kind`,
+index each `--compact` choice makes past the size threshold (`embeddings.index.build.approximate_kind`,
 with the search-time settings `load_index` applies), reports recall@10 against exact float32 search
 in the top 10 of a 256-row search (as the searcher asks for), and the time per search. Run
 `benchmarks/beir.py ../shared/benchmarks/scifact` once first to make the cache.
@@ -41,8 +41,8 @@ def main() -> None:
 
     import faiss
 
-    from embeddings.indexer import approximate_kind, faiss_index_of
-    from embeddings.store import HNSW_EF_SEARCH
+    from embeddings.index.build import approximate_kind, faiss_index_of
+    from embeddings.index.store import HNSW_EF_SEARCH
 
     with np.load(args.cache) as z:
         x = np.ascontiguousarray(z["vecs"], dtype=np.float32)

@@ -125,8 +125,10 @@ def install(t: Timers) -> None:
 
     import faiss
 
-    from embeddings import engine, indexer, question_encoder, store
-    from embeddings.encoder import Encoder
+    from embeddings import engine
+    from embeddings.index import build as indexer, store
+    from embeddings.model import question_encoder
+    from embeddings.model.encoder import Encoder
 
     staged = lambda kind: (lambda s: f"{kind}@{s.stage}")
     wraps = [
@@ -216,7 +218,7 @@ def main() -> None:
     import datetime as dt
 
     from embeddings.engine import Engine, build
-    from embeddings.parse import parse_readout
+    from embeddings.readouts.parse import parse_readout
 
     base_corpus, base_index = cached_corpus(args.readouts, args.seed, args.vectors)
     work = CACHE / f"work-update-{os.getpid()}"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from bot.advice import explain
 from bot.options import corpus_option, counted_points, fail, index_option, model_option, plural
 
 log = logging.getLogger("readout")
@@ -92,7 +93,7 @@ def index(corpus: Path | None, index: Path | None, model: str | None, compact: s
     try:
         report = build(paths.corpus, paths.index, model, compact, on_start=announce)
     except EngineError as e:
-        fail(str(e))
+        fail(explain(e))
     if as_json:
         click.echo(json.dumps({
             "corpus": str(paths.corpus), "index": str(paths.index), "readouts": report.readouts,
@@ -116,7 +117,7 @@ def _load_engine(corpus: Path | None, index: Path | None, model: str | None):
     try:
         return Engine.load(corpus, index, model, on_build=announce)
     except EngineError as e:
-        fail(str(e))
+        fail(explain(e))
 
 
 def _questions_from(stream) -> Iterator[str]:
@@ -215,7 +216,7 @@ def ask(corpus: Path | None, index: Path | None, model: str | None, k: int, as_j
                     _print_answer(answer, as_json, echo_question=True)
                 sys.stdout.flush()  # each answer as soon as it is ready, for a script reading them
     except EngineError as e:
-        fail(str(e))
+        fail(explain(e))
 
 
 @contextmanager
@@ -294,7 +295,7 @@ def main() -> None:
         sys.stderr.close()
         sys.exit(0)
     except SettingError as e:
-        fail(str(e))
+        fail(explain(e))
     except Exception as e:  # the last line of defence: one line, never a traceback
         if logging.getLogger().level <= logging.DEBUG:
             raise

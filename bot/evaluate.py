@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.advice import explain
 from bot.options import corpus_option, fail, index_option, model_option
 
 
@@ -29,12 +30,12 @@ def eval_command(corpus: Path | None, index: Path | None, model: str | None, as_
     try:
         qs = load_questions(questions)
     except QuestionsError as e:
-        fail(str(e))
+        fail(explain(e))
     engine = _load_engine(corpus, index, model)
     try:
         check_docs(qs, list(engine.table.docs), questions)
     except QuestionsError as e:
-        fail(str(e))
+        fail(explain(e))
     answers = engine.ask_many([q.q for q in qs], k=10)
     report = score(qs, answers)
     if as_json:

@@ -1,6 +1,6 @@
 """`readout feeds add|list|remove|check`: follow government feeds (RSS 2.0, Atom) from the command line.
 
-A thin click layer over embeddings/feeds.py, which keeps the feed list with the corpus (so the
+A thin click layer over embeddings/grow/feeds.py, which keeps the feed list with the corpus (so the
 bot checks the same feeds) and adds each new entry's page as `readout add URL` would. `check`
 updates the index once, after all feeds were read, as `readout add` does after its pages.
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from bot.advice import explain
 from bot.options import corpus_option, counted_points, fail, index_option, plural
 
 
@@ -48,15 +49,15 @@ def add_command(url: str, corpus: Path | None, index: Path | None) -> None:
     The feed list is kept in the corpus folder (.readout-feeds.json), shared with the bot.
     Its readouts are added by the next readout feeds check.
     """
-    from embeddings.feeds import FeedError, add_feed
-    from embeddings.library import quiet_libraries
+    from embeddings.grow.feeds import FeedError, add_feed
+    from embeddings.grow.library import quiet_libraries
 
     quiet_libraries()
     paths = _paths(corpus, index)
     try:
         done = add_feed(url, paths.corpus, paths.index)
     except FeedError as e:
-        fail(str(e))
+        fail(explain(e))
     feed = done.feed
     if done.already:
         click.echo(f"Already following {feed.url}" + (f": {feed.title}" if feed.title else ""))
@@ -74,13 +75,13 @@ def add_command(url: str, corpus: Path | None, index: Path | None) -> None:
 @index_option
 def remove_command(url: str, corpus: Path | None, index: Path | None) -> None:
     """Stop following the feed URL (as readout feeds list shows it). Its readouts stay in the corpus."""
-    from embeddings.feeds import FeedError, remove_feed
+    from embeddings.grow.feeds import FeedError, remove_feed
 
     paths = _paths(corpus, index)
     try:
         feed = remove_feed(url, paths.corpus, paths.index)
     except FeedError as e:
-        fail(str(e))
+        fail(explain(e))
     click.echo(f"No longer following {feed.url}" + (f": {feed.title}" if feed.title else ""))
 
 
@@ -90,13 +91,13 @@ def remove_command(url: str, corpus: Path | None, index: Path | None) -> None:
               help="Print a JSON array of {url, title, added, last_check, last_result, entries_seen, readouts_added}.")
 def list_command(corpus: Path | None, as_json: bool) -> None:
     """List the followed feeds: last check and what it found, entries seen, readouts added."""
-    from embeddings.feeds import FeedError, load_feeds
+    from embeddings.grow.feeds import FeedError, load_feeds
 
     paths = _paths(corpus, None)
     try:
         feeds = load_feeds(paths.corpus) if paths.corpus.is_dir() else []
     except FeedError as e:
-        fail(str(e))
+        fail(explain(e))
     if as_json:
         click.echo(json.dumps([f.summary() for f in feeds], ensure_ascii=False))
         return
@@ -146,15 +147,15 @@ def check_command(corpus: Path | None, index: Path | None, as_json: bool) -> Non
     is one line, and the others still run; the exit status is 1 only when every feed failed.
     """
     from embeddings.engine import EngineError, build
-    from embeddings.feeds import FeedError, check_feeds
-    from embeddings.library import quiet_libraries
+    from embeddings.grow.feeds import FeedError, check_feeds
+    from embeddings.grow.library import quiet_libraries
 
     quiet_libraries()
     paths = _paths(corpus, index)
     try:
         report = check_feeds(paths.corpus, paths.index)
     except FeedError as e:
-        fail(str(e))
+        fail(explain(e))
     if not report.feeds:
         fail(f"{paths.corpus} follows no feeds; follow one with: readout feeds add URL")
     if not as_json:

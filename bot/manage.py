@@ -28,8 +28,9 @@ from pathlib import Path
 
 import click
 
+from bot.advice import explain
 from bot.options import corpus_option, counted_points, fail, index_option, plural
-from embeddings.library import (
+from embeddings.grow.library import (
     ManageError,
     Outcome,
     add_drafts,
@@ -37,7 +38,6 @@ from embeddings.library import (
     known_readouts,
     list_readouts,
     load_source,
-    one_line,
     quiet_libraries,
     remove_docs,
     url_key,
@@ -51,7 +51,7 @@ from embeddings.library import (
 def update_index(corpus: Path, index: Path, what: str) -> None:
     """Bring the index up to date (only changed files are re-read and re-encoded); `what` says what
     already happened to the corpus, for the error line."""
-    from embeddings.corpus import corpus_files
+    from embeddings.readouts.corpus import corpus_files
     from embeddings.engine import EngineError, build
 
     if not corpus_files(corpus):
@@ -61,7 +61,7 @@ def update_index(corpus: Path, index: Path, what: str) -> None:
     try:
         report = build(corpus, index)
     except EngineError as e:
-        fail(f"{what}, but could not update the index: {one_line(e)}")
+        fail(f"{what}, but could not update the index: {explain(e)}")
     click.echo(f"Index updated: {plural(report.readouts, 'readout')}, {counted_points(report)} in {report.seconds:.1f} s")
 
 
@@ -89,7 +89,7 @@ def add_command(sources: tuple[str, ...], corpus: Path | None, index: Path | Non
     if url is not None:
         if len(sources) != 1:
             fail("--url names one readout's address: give exactly one SOURCE with it", 2)
-        from embeddings.fetch import FetchError, check_url
+        from embeddings.grow.fetch import FetchError, check_url
 
         try:
             url = check_url(url)
@@ -110,11 +110,11 @@ def add_command(sources: tuple[str, ...], corpus: Path | None, index: Path | Non
         try:
             drafts.append((i, src, load_source(src, url)))
         except ManageError as e:
-            fail(f"cannot add {src}: {one_line(e)}" + ("; nothing was added" if len(sources) > 1 else ""))
+            fail(f"cannot add {src}: {explain(e)}" + ("; nothing was added" if len(sources) > 1 else ""))
     try:
         written = add_drafts([(src, d) for _, src, d in drafts], paths.corpus, paths.index)
     except ManageError as e:
-        fail(one_line(e))
+        fail(explain(e))
     by_place = {**early, **{i: o for (i, _, _), o in zip(drafts, written)}}
     outcomes = [by_place[i] for i in sorted(by_place)]
 
@@ -140,14 +140,14 @@ def remove_command(docs: tuple[str, ...], corpus: Path | None, index: Path | Non
 
     DOC is the file's path relative to the corpus, as readout list and answers (doc) show it.
     """
-    from embeddings.corpus import CorpusError
+    from embeddings.readouts.corpus import CorpusError
     from embeddings.engine import resolve_paths
 
     paths = resolve_paths(corpus, index)
     try:
         removed = remove_docs(list(docs), paths.corpus, paths.index)
     except (ManageError, CorpusError) as e:
-        fail(one_line(e))
+        fail(explain(e))
     for doc, r in removed:
         about = f": {r.title} ({r.iso_date or 'undated'})" if r is not None else ""
         click.echo(f"Removed {doc}{about}")
@@ -159,14 +159,14 @@ def remove_command(docs: tuple[str, ...], corpus: Path | None, index: Path | Non
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of {doc, title, date, points, preamble, source}.")
 def list_command(corpus: Path | None, as_json: bool) -> None:
     """List the readouts in the corpus, newest first: date, points, file, title and source."""
-    from embeddings.corpus import CorpusError
+    from embeddings.readouts.corpus import CorpusError
     from embeddings.engine import resolve_paths
 
     root = resolve_paths(corpus, None).corpus
     try:
         rows = list_readouts(root)
     except CorpusError as e:
-        fail(one_line(e))
+        fail(explain(e))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return

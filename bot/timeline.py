@@ -1,6 +1,6 @@
 """`readout timeline TOPIC`: every readout's point on a topic, oldest first, optionally charted.
 
-A thin click layer: the engine finds the points (embeddings/timeline.py), bot/timeline_text.py
+A thin click layer: the engine finds the points (embeddings/search/timeline.py), bot/timeline_text.py
 prints them, bot/timeline_chart.py draws them. matplotlib is imported only when a chart is drawn.
 """
 
@@ -12,12 +12,13 @@ from pathlib import Path
 
 import click
 
+from bot.advice import explain
 from bot.options import corpus_option, fail, index_option, model_option
 
 
 def _span(start: str | None, end: str | None):
     """The --from/--to filter, or a usage error (exit 2) in one line."""
-    from embeddings.timeline import DateError, Span, parse_bound
+    from embeddings.search.timeline import DateError, Span, parse_bound
 
     def bound(option: str, text: str | None, last: bool):
         try:
@@ -76,7 +77,7 @@ def timeline_command(corpus: Path | None, index: Path | None, model: str | None,
     try:
         tl = engine.timeline(text, span)
     except EngineError as e:
-        fail(str(e))
+        fail(explain(e))
     if as_json:
         click.echo(json.dumps(tl.to_dict(), ensure_ascii=False))
     else:
@@ -96,5 +97,5 @@ def _write_chart(tl, path: Path) -> None:
     try:
         drawn = write_chart(tl, path)
     except ChartError as e:
-        fail(str(e))
+        fail(explain(e))
     click.echo(f"readout: chart written to {path} ({drawn.describe()})", err=True)

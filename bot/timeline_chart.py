@@ -3,7 +3,7 @@
 Rows are the other country of each readout (the country most of the readouts share is "home";
 Japan for MOFA's), or who spoke when every readout is between the same two countries (the grave
 visits of three Japan-Russia talks: Kono & Lavrov, Abe, Kishida). Each mark is labelled with a
-few words of its point (embeddings/excerpt.py). Labels are placed one by one, most relevant
+few words of its point (embeddings/search/excerpt.py). Labels are placed one by one, most relevant
 first, right of their mark or staggered above and below it within the row (left of it only at
 the right edge); a label that would overlap another label or come near another mark is left
 out (or shortened first), and the chart says how many were, so 2 marks and 200
@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from embeddings.timeline import Timeline, TimelineEntry
+from embeddings.search.timeline import Timeline, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def row_keys(entries: list[TimelineEntry], topic: str = "") -> tuple[str, list[s
     """("country", each entry's other country) or ("speaker", who spoke in each point). The
     other country is not the home one (in most of the readouts), nor one the topic names: on
     "Ukraine", a UK-Ukraine call goes in the United Kingdom's row, a Japan-Ukraine talk in Ukraine's."""
-    from embeddings.aliases import countries_in
+    from embeddings.readouts.aliases import countries_in
 
     counts = Counter(c for e in entries for c in set(e.countries))
     home = counts.most_common(1)[0][0] if counts and counts.most_common(1)[0][1] * 2 > len(entries) else None
@@ -261,7 +261,7 @@ def _label(fig, canvas, ax, entries: list[TimelineEntry], xs: list[float], row_o
 def _texts(e: TimelineEntry, topic: str, dated: bool) -> list[str]:
     """A mark's label, and a shorter one without the topic's words for where it does not fit
     ("fisheries quotas for three years", then "three years": the title names the topic)."""
-    from embeddings.excerpt import without_topic
+    from embeddings.search.excerpt import without_topic
 
     full = e.phrase or _short(e.title, 40)
     texts = [full]

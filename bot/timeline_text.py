@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from embeddings.excerpt import around
-from embeddings.timeline import Span, Timeline, TimelineEntry
+from embeddings.search.excerpt import around
+from embeddings.search.timeline import Span, Timeline, TimelineEntry
 
 SENTENCE_CHARS = 320  # a longer key sentence (a run-on MOFA paragraph) is cut around the topic
 

@@ -19,20 +19,21 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Callable
 
-from . import env
-from .corpus import CorpusError, FileState, corpus_files, fingerprint, scan
-from .encoder import Encoder, ModelError, model_id
-from .indexer import BuildReport, build_index
-from .records import Answer, Readout
-from .search import Searcher, Settings
-from .store import FORMAT_VERSION, IndexError_, Manifest, OtherFormat, ReadoutTable, StoredIndex, load_index, read_manifest
-from .units import UNITS_RECIPE
+from embeddings.errors import Fix, ReadoutError
+from embeddings import env
+from embeddings.readouts.corpus import CorpusError, FileState, corpus_files, fingerprint, scan
+from embeddings.model.encoder import Encoder, ModelError, model_id
+from embeddings.index.build import BuildReport, build_index
+from embeddings.records import Answer, Readout
+from embeddings.search.searcher import Searcher, Settings
+from embeddings.index.store import FORMAT_VERSION, IndexError_, Manifest, OtherFormat, ReadoutTable, StoredIndex, load_index, read_manifest
+from embeddings.index.units import UNITS_RECIPE
 
 if TYPE_CHECKING:
-    from .timeline import Span, Timeline
+    from embeddings.search.timeline import Span, Timeline
     from collections.abc import Mapping
 
-    from .topics import Arrival, TopicMatch
+    from embeddings.search.topics import Arrival, TopicMatch
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ LOCK_TIMEOUT_S = 600.0  # default of $READOUT_LOCK_TIMEOUT
 RETRY_AFTER_NO_SPACE_S = 60.0  # a long-running process tries a build that ran out of space again after this
 
 
-class EngineError(Exception):
-    """Anything a user can fix: the message is one line saying what is wrong and what to do."""
+class EngineError(ReadoutError):
+    """Anything a user can fix: one line saying what is wrong, and the kind of fix (errors.Fix)."""
 
 
 class NoSpaceError(EngineError):
@@ -81,7 +82,7 @@ def _known_states(manifest: Manifest | None) -> dict[str, FileState]:
 def stale_reason(corpus: Path, index: Path, model: str | None) -> str | None:
     """Why the index must be (re)built before use, or None when it is current. Files are compared
     by size and mtime first and read only when those differ, so this is cheap on large corpora."""
-    from .units import LEXICAL_RECIPE
+    from embeddings.index.units import LEXICAL_RECIPE
 
     try:
         manifest = read_manifest(index)
@@ -124,23 +125,16 @@ def _check_index_folder(index: Path) -> None:
     """Refuse, before anything is written, an index path that cannot hold an index: a file, or
     a folder with other things in it (a lock file left there would be litter in a user's folder)."""
     if index.exists() and not index.is_dir():
-        raise EngineError(f"the index path {index} is a file, not a folder; give --index a new or empty folder")
+        raise EngineError(f"the index path {index} is a file, not a folder", Fix.INDEX_NEW, index)
     if index.is_dir() and not (index / "current").exists():
-        from .store import check_foreign
+        from embeddings.index.store import check_foreign
 
         try:
             check_foreign(index)
         except IndexError_ as e:
-            raise EngineError(str(e)) from None
+            raise EngineError.like(e) from None
         except OSError as e:
-            raise EngineError(f"cannot read the index folder {index} ({e.strerror}); give --index a folder you can use") from None
-
-
-def _where(index: Path) -> str:
-    """How to put the index elsewhere, for an index path that cannot be used."""
-    if os.environ.get(env.INDEX):
-        return f"set {env.INDEX} or give --index a folder you can write to"
-    return "give --index a folder you can write to (or set XDG_CACHE_HOME or READOUT_INDEX)"
+            raise EngineError(f"cannot read the index folder {index} ({e.strerror})", Fix.INDEX_USABLE, index) from None
 
 
 @contextmanager
@@ -155,7 +149,7 @@ def _index_folder(index: Path):
     try:
         index.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise EngineError(f"cannot create the index folder {index} ({e.strerror}); {_where(index)}") from None
+        raise EngineError(f"cannot create the index folder {index} ({e.strerror})", Fix.INDEX_WRITABLE, index) from None
     try:
         yield index
     except BaseException:
@@ -214,7 +208,7 @@ def _no_space(paths: "Paths", needed: int) -> NoSpaceError:
     kept = "the previous index is unchanged and still answers" if current.exists() else "no index was written"
     return NoSpaceError(
         f"no space left on the disk of {paths.index}: the index update needs about {_mb(needed)}, "
-        f"{_mb(free)} free; {kept}. Free some space, or give --index a folder on another disk"
+        f"{_mb(free)} free; {kept}", Fix.SPACE, paths.index
     )
 
 
@@ -230,22 +224,23 @@ def _check_corpus(paths: "Paths") -> None:
     try:
         corpus_files(paths.corpus)
     except CorpusError as e:
-        raise EngineError(str(e)) from None
+        raise EngineError.like(e) from None
 
 
 def build(corpus: Path | str | None = None, index: Path | str | None = None, model: str | None = None,
           compact: str | None = None, export_queries: bool = False,
-          on_start: Callable[[Paths], None] | None = None) -> BuildReport:
+          on_start: Callable[[Paths], None] | None = None, encoder: Encoder | None = None) -> BuildReport:
     """Bring the index up to date with the corpus (re-encoding only what changed). `compact`
     ("fp16", "sq8", "sq4", or "none") changes how vectors are stored; by default the index keeps its own.
     A build that loads the model also exports its layers for questions (question_encoder.py);
     `export_queries` does so even when nothing needed encoding (it loads the model, once).
-    `on_start` hears when the checks have passed and the build begins."""
+    `on_start` hears when the checks have passed and the build begins. `encoder` is one already
+    made (a warm process's, or a deterministic stand-in), used instead of loading `model`."""
     paths = resolve_paths(corpus, index)
     log.debug("build: corpus %s, index %s, model %s", paths.corpus, paths.index, model or "the index's")
     _check_corpus(paths)
     try:
-        encoder = _encoder(paths, model)
+        encoder = encoder or _encoder(paths, model)
         with _index_folder(paths.index), _lock(paths.index):
             if on_start:
                 on_start(paths)
@@ -254,7 +249,7 @@ def build(corpus: Path | str | None = None, index: Path | str | None = None, mod
                 encoder.export_for_queries()
             return report
     except (CorpusError, ModelError, IndexError_, env.SettingError) as e:
-        raise EngineError(str(e)) from None
+        raise EngineError.like(e) from None
     except TimeoutError:
         raise EngineError(f"another readout process is updating {paths.index}; try again when it has finished") from None
 
@@ -298,7 +293,7 @@ def _build_locked(paths: Paths, encoder: Encoder, compact: str | None = None) ->
         if _is_no_space(e):
             raise _no_space(paths, needed) from None
         if isinstance(e, OSError):
-            raise EngineError(f"cannot write the index in {paths.index} ({e.strerror or e}); {_where(paths.index)}") from None
+            raise EngineError(f"cannot write the index in {paths.index} ({e.strerror or e})", Fix.INDEX_WRITABLE, paths.index) from None
         raise
     if encoder.loaded:  # the build encoded with sentence-transformers: exporting now costs ~1 s
         encoder.export_for_queries()
@@ -392,7 +387,7 @@ class Engine:
                 log.warning("answering from the previous index, which is stale: %s", e)
             stored = load_index(paths.index, files=False)
         except (CorpusError, ModelError, IndexError_, env.SettingError) as e:
-            raise EngineError(str(e)) from None
+            raise EngineError.like(e) from None
         except TimeoutError:
             raise EngineError(f"another readout process is updating {paths.index}; try again when it has finished") from None
         return cls(paths, Searcher(stored, encoder, settings), model, stale)
@@ -414,14 +409,14 @@ class Engine:
                 log.warning("still answering from the previous index, which is stale: %s", e)
             self.stale, self._stale_since = str(e), time.monotonic()
         except (CorpusError, ModelError, IndexError_, env.SettingError) as e:
-            raise EngineError(str(e)) from None
+            raise EngineError.like(e) from None
         current = (self.paths.index / "current").resolve()
         if current == old.index.path:
             return None
         try:
             stored = load_index(self.paths.index, files=False)
         except IndexError_ as e:
-            raise EngineError(str(e)) from None
+            raise EngineError.like(e) from None
         self.searcher = Searcher(stored, old.encoder, old.settings)
         before, after = set(old.index.table.docs), set(stored.table.docs)
         return Change(sorted(after - before), sorted(before - after), len(stored.readouts), stored.n_points)
@@ -437,31 +432,31 @@ class Engine:
         try:
             return self.searcher.answers([readable(q) for q in questions], k)
         except ModelError as e:
-            raise EngineError(str(e)) from None
+            raise EngineError.like(e) from None
 
     def timeline(self, topic: str, span: Span | None = None) -> Timeline:
-        """Every readout's point on `topic`, oldest first, within `span` (embeddings/timeline.py)."""
-        from .timeline import timeline
+        """Every readout's point on `topic`, oldest first, within `span` (embeddings/search/timeline.py)."""
+        from embeddings.search.timeline import timeline
 
         try:
             return timeline(self.searcher, readable(topic), span)
         except ModelError as e:
-            raise EngineError(str(e)) from None
+            raise EngineError.like(e) from None
 
     def match_topics(self, topics: list[str], docs: list[str]) -> list[TopicMatch]:
         """Which point of each readout of `docs` answers each followed topic, judged as a question's
-        answer is (embeddings/topics.py): the alerts a new readout sends."""
-        from .topics import match_topics
+        answer is (embeddings/search/topics.py): the alerts a new readout sends."""
+        from embeddings.search.topics import match_topics
 
         try:
             return match_topics(self.searcher, [readable(t) for t in topics], docs)
         except ModelError as e:
-            raise EngineError(str(e)) from None
+            raise EngineError.like(e) from None
 
     def arrivals(self, known: Mapping[str, str]) -> list[Arrival]:
         """The readouts whose content hash is not `known[doc]` (new or edited since a front end
-        recorded `known`), with their hashes and point keys (embeddings/topics.py)."""
-        from .topics import arrivals
+        recorded `known`), with their hashes and point keys (embeddings/search/topics.py)."""
+        from embeddings.search.topics import arrivals
 
         return arrivals(self.searcher.index, known)
 

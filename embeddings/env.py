@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 
+from embeddings.errors import ReadoutError
+
 DEVICE = "READOUT_DEVICE"
 LOCK_TIMEOUT = "READOUT_LOCK_TIMEOUT"
 FETCH_TIMEOUT = "READOUT_FETCH_TIMEOUT"
@@ -22,7 +24,7 @@ INDEX = "READOUT_INDEX"
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 
 
-class SettingError(ValueError):
+class SettingError(ReadoutError, ValueError):
     """An environment setting with a value readout cannot use; the message names it and the
     values it takes."""
 

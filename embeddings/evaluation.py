@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .records import Answer, Hit
+from embeddings.errors import Fix, ReadoutError
+from embeddings.records import Answer, Hit
 
 
-class QuestionsError(ValueError):
-    pass
+class QuestionsError(ReadoutError, ValueError):
+    """A questions file that cannot be scored: the line and what is wrong with it."""
 
 
 @dataclass
@@ -59,11 +60,11 @@ def load_questions(path: Path) -> list[Question]:
         try:
             d = json.loads(line)
         except json.JSONDecodeError as e:
-            raise QuestionsError(f"{path} line {n}: not a JSON object ({e.msg}); see readout eval --help") from None
+            raise QuestionsError(f"{path} line {n}: not a JSON object ({e.msg})", Fix.QUESTIONS_FORMAT) from None
         if not isinstance(d, dict):
-            raise QuestionsError(f"{path} line {n}: not a JSON object; see readout eval --help")
+            raise QuestionsError(f"{path} line {n}: not a JSON object", Fix.QUESTIONS_FORMAT)
         if not isinstance(d.get("q"), str) or not d["q"].strip():
-            raise QuestionsError(f'{path} line {n}: no question ("q" must be a non-empty string); see readout eval --help')
+            raise QuestionsError(f'{path} line {n}: no question ("q" must be a non-empty string)', Fix.QUESTIONS_FORMAT)
         if d.get("doc") is not None and not isinstance(d["doc"], str):
             raise QuestionsError(f'{path} line {n}: "doc" must be a file name of the corpus, or null')
         if d.get("point") is not None and (isinstance(d["point"], bool) or not isinstance(d["point"], int)):
@@ -81,11 +82,11 @@ def load_questions(path: Path) -> list[Question]:
 
 def check_docs(questions: list[Question], docs: list[str], path: Path) -> None:
     """A question whose readout is not in the corpus would score 0 and hide among real misses:
-    refuse it, naming its line (a wrong --corpus, or a renamed file)."""
+    refuse it, naming its line (another corpus, or a renamed file)."""
     known = set(docs)
     for q in questions:
         if q.doc is not None and q.doc not in known:
-            raise QuestionsError(f"{path} line {q.line}: its readout {q.doc} is not in the corpus (is --corpus the right folder?)")
+            raise QuestionsError(f"{path} line {q.line}: its readout {q.doc} is not in the corpus", Fix.CORPUS_MATCH)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """A stand-in for the model in the fast tests: no torch, no onnxruntime, no files.
 
-`StandinEncoder` offers the engine what `embeddings.encoder.Encoder` offers it (name, dim,
+`StandinEncoder` offers the engine what `embeddings.model.encoder.Encoder` offers it (name, dim,
 loaded, check(), encode(), encode_queries(), question_encoder, export_for_queries()), and
 returns unit vectors made from a hash of each word: the same text always gets the same vector,
 and texts that share words are near, so search, `found` and ranking behave like a (poor) model.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.encoder import ModelError, model_id
+from embeddings.model.encoder import ModelError, model_id
 
 DIM = 64
 NAME = "readout-tests/hashed-words"

@@ -15,7 +15,7 @@ from bot.telegram.follows import MAX_TOPICS, Follow, FollowStore
 from bot.telegram.split import TELEGRAM_LIMIT, plain_length, split_html
 from conftest_telegram import TOKEN, bot_env, readout_command
 from embeddings.records import Hit
-from embeddings.topics import Arrival, TopicMatch, point_key
+from embeddings.search.topics import Arrival, TopicMatch, point_key
 
 
 def hit(doc: str = "talk.txt", text: str = "Grave visits <by boat> & air would resume.", number: int = 3) -> Hit:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from embeddings import indexer
-from embeddings.encoder import Encoder
+from embeddings.index import build as indexer
+from embeddings.model.encoder import Encoder
 from embeddings.engine import Engine, build, stale_reason
-from embeddings.lexical import tokenize
-from embeddings.store import StoredIndex, load_index
-from embeddings.units import LEXICAL_RECIPE
+from embeddings.index.lexical import tokenize
+from embeddings.index.store import StoredIndex, load_index
+from embeddings.index.units import LEXICAL_RECIPE
 
 pytestmark = pytest.mark.e2e
 

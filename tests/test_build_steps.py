@@ -1,4 +1,4 @@
-"""The steps of an index build (embeddings/indexer.py), each on a tiny corpus written here, with a
+"""The steps of an index build (embeddings/index/build.py), each on a tiny corpus written here, with a
 deterministic stand-in for the model: what is parsed, what is reused, what is encoded."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from embeddings import indexer
-from embeddings.corpus import scan
-from embeddings.indexer import (assemble_vectors, build_index, encode_new, lending, plan_units, read_readouts, text_key,
+from embeddings.index import build as indexer
+from embeddings.readouts.corpus import scan
+from embeddings.index.build import (assemble_vectors, build_index, encode_new, lending, plan_units, read_readouts, text_key,
                                 write_and_publish)
-from embeddings.store import load_index
-from embeddings.units import context_line, dense_texts
+from embeddings.index.store import load_index
+from embeddings.index.units import context_line, dense_texts
 
 pytestmark = pytest.mark.fast  # no model, no subprocess
 

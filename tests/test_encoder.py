@@ -28,20 +28,20 @@ QUESTIONS = [
 @pytest.fixture(scope="module")
 def model_side():
     """The model's own encoding, through sentence-transformers."""
-    from embeddings.encoder import Encoder
+    from embeddings.model.encoder import Encoder
 
     side = Encoder()
-    side._load()
+    side.encode(["the model loads on its first encode"])
     return side
 
 
 def test_the_question_encoder_matches_sentence_transformers(model_side, tmp_path):
     """The layers a build exports, run by onnxruntime, give the model's own vectors, in a batch
     and one question at a time, without loading torch."""
-    from embeddings.encoder import Encoder
+    from embeddings.model.encoder import Encoder
 
     exports = tmp_path / "query-encoder"
-    assert _export(model_side, exports)
+    assert model_side.export_for_queries(to=exports)
     questions = Encoder(exports=exports)
     a = questions.encode_queries(QUESTIONS)
     assert not questions.loaded, "questions were encoded without loading sentence-transformers"
@@ -54,23 +54,14 @@ def test_the_question_encoder_matches_sentence_transformers(model_side, tmp_path
     assert (alone * b).sum(1).min() >= 0.9999
 
 
-def _export(model_side, exports) -> bool:
-    before = model_side.exports
-    model_side._exports = exports
-    try:
-        return model_side.export_for_queries()
-    finally:
-        model_side._exports = before
-
-
 def test_with_no_export_questions_export_one_first_and_another_models_export_is_never_used(model_side, tmp_path, caplog):
     import json
 
-    from embeddings.encoder import Encoder
+    from embeddings.model.encoder import Encoder
 
     exports = tmp_path / "query-encoder"
     fresh = Encoder(exports=exports)  # a machine where no build ran: the first question exports
-    with caplog.at_level("WARNING", logger="embeddings.encoder"):
+    with caplog.at_level("WARNING", logger="embeddings.model.encoder"):
         a = fresh.encode_queries(QUESTIONS[:3])
     assert [r.getMessage() for r in caplog.records if "no question encoder" in r.getMessage()], caplog.text
     assert (exports / "layers.onnx").is_file()
@@ -124,7 +115,7 @@ def test_updates_grow_the_faiss_index_in_place(tmp_path, monkeypatch, kind):
     cannot drop them) instead of rebuilding the index; past DEAD_SHARE dead rows it rebuilds.
     Large indexes are HNSW graphs, or inverted files when their vectors are compact."""
     from embeddings.engine import Engine, build
-    from embeddings.store import load_index
+    from embeddings.index.store import load_index
 
     compact = "sq8" if kind == "IVF" else None
     if kind != "Flat":
@@ -178,7 +169,7 @@ def test_updates_grow_the_faiss_index_in_place(tmp_path, monkeypatch, kind):
 
 
 def test_a_build_with_the_model_exports_the_question_encoder_and_a_serving_engine_uses_it(tmp_path, monkeypatch):
-    import embeddings.encoder as encoder
+    import embeddings.model.encoder as encoder
     from embeddings.engine import Engine, build
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where the export is kept

@@ -30,15 +30,15 @@ BUNDLED_DOC = "000_f357f723c89b56b9.txt"
 def standin_encoder(monkeypatch, tmp_path):
     """Every engine these tests start encodes with the stand-in; the real model fails the test.
     The user's folders are in tmp_path, and no READOUT_* setting of the caller leaks in."""
-    import embeddings.encoder
+    import embeddings.model.encoder
     import embeddings.engine
 
     def no_model(*args, **kwargs):
         pytest.fail("the fast tier loaded the model (embeddings.engine.Encoder must be the stand-in)")
 
     monkeypatch.setattr(embeddings.engine, "Encoder", StandinEncoder)
-    monkeypatch.setattr(embeddings.encoder.Encoder, "encode", no_model)
-    monkeypatch.setattr(embeddings.encoder.Encoder, "encode_queries", no_model)
+    monkeypatch.setattr(embeddings.model.encoder.Encoder, "encode", no_model)
+    monkeypatch.setattr(embeddings.model.encoder.Encoder, "encode_queries", no_model)
     for name in [n for n in __import__("os").environ if n.startswith("READOUT_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -303,9 +303,9 @@ def test_a_changed_corpus_is_reindexed_before_answering(corpus, tmp_path) -> Non
 
 
 def test_the_index_keeps_the_model_it_was_built_with(index) -> None:
-    import embeddings.store
+    import embeddings.index.store
 
-    assert embeddings.store.read_manifest(index).model == STANDIN_MODEL
+    assert embeddings.index.store.read_manifest(index).model == STANDIN_MODEL
 
 
 # --- readout list ---------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ def test_a_held_lock_is_a_clear_error(site, tmp_path):
 def test_failed_pages_are_tried_again_and_pages_that_are_not_readouts_are_not(site, tmp_path, monkeypatch):
     """A page that could not be fetched keeps its feed from being answered 304 (its validators are
     not kept) and is fetched again at the next check; one that is not a readout is not."""
-    from embeddings import feeds
+    from embeddings.grow import feeds
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     corpus, index = tmp_path / "corpus", tmp_path / "index"
@@ -238,15 +238,19 @@ def test_failed_pages_are_tried_again_and_pages_that_are_not_readouts_are_not(si
 
 @pytest.mark.fast
 def test_a_damaged_feed_list_is_one_line_and_the_corpus_reader_never_sees_it(tmp_path):
-    from embeddings.corpus import corpus_files
-    from embeddings.feeds import FEEDS_FILE, FeedError, load_feeds, next_check_in
+    from embeddings.readouts.corpus import corpus_files
+    from embeddings.grow.feeds import FEEDS_FILE, FeedError, load_feeds, next_check_in
 
     (tmp_path / "talk.txt").write_text("A-B Talk\n\nMay 3, 2022\n\n1. They talked.\n")
     (tmp_path / FEEDS_FILE).write_text("{not json")
     assert [p.name for p in corpus_files(tmp_path)] == ["talk.txt"]
     with pytest.raises(FeedError) as e:
         load_feeds(tmp_path)
-    assert "\n" not in str(e.value) and "is damaged" in str(e.value) and "readout feeds add" in str(e.value)
+    from bot.advice import explain
+    from embeddings.errors import Fix
+
+    assert "\n" not in str(e.value) and "is damaged" in str(e.value) and e.value.fix is Fix.FEEDS_FILE
+    assert "readout feeds add" in explain(e.value) and "readout" not in str(e.value).replace(".readout-feeds", "")
     assert next_check_in(tmp_path, 3600) == 0.0
     (tmp_path / FEEDS_FILE).write_text(json.dumps({"version": 1, "feeds": [
         {"url": "http://x/feed", "added": "2025-01-01T00:00:00Z", "last_check": "2999-01-01T00:00:00Z"}]}))
@@ -255,7 +259,7 @@ def test_a_damaged_feed_list_is_one_line_and_the_corpus_reader_never_sees_it(tmp
 
 @pytest.mark.e2e
 def test_a_page_two_feeds_list_is_fetched_once_and_settled_for_both(site, tmp_path, monkeypatch):
-    from embeddings import feeds
+    from embeddings.grow import feeds
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     corpus, index = tmp_path / "corpus", tmp_path / "index"

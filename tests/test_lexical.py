@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from embeddings.lexical import Lexical, best, bm25_columns, tokenize
+from embeddings.index.lexical import Lexical, best, bm25_columns, tokenize
 
 pytestmark = pytest.mark.fast
 

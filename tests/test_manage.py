@@ -154,7 +154,7 @@ def by_title(rows: list[dict]) -> dict[str, dict]:
      "Economy\nPresident Vance welcomed", ["Back to News", "Follow us", "All rights reserved"]),
 ])
 def test_pages_become_readouts_with_title_date_and_numbered_points(name, title, date, numbers, first, junk):
-    from embeddings.extract import from_html
+    from embeddings.grow.extract import from_html
 
     d = from_html((HTML / name).read_bytes())
     assert d.title == title
@@ -171,7 +171,7 @@ def test_pages_become_readouts_with_title_date_and_numbered_points(name, title, 
 
 @pytest.mark.fast
 def test_ordered_lists_keep_their_numbers_and_nested_lists_stay_inside():
-    from embeddings.extract import from_html
+    from embeddings.grow.extract import from_html
 
     html = """<html><head><title>A-B Talk | Ministry</title></head><body><div id="main"><h1>A-B Talk</h1>
     <p>[Provisional Translation]</p><p>May 3, 2022</p>
@@ -190,7 +190,7 @@ def test_ordered_lists_keep_their_numbers_and_nested_lists_stay_inside():
 @pytest.mark.e2e
 @pytest.mark.parametrize("name,reason", [("about.html", "no date"), ("nav_only.html", "too little text")])
 def test_pages_that_are_not_readouts_are_refused(name, reason):
-    from embeddings.extract import ExtractError, from_html
+    from embeddings.grow.extract import ExtractError, from_html
 
     with pytest.raises(ExtractError, match=reason) as e:
         from_html((HTML / name).read_bytes())
@@ -206,7 +206,7 @@ def test_pages_that_are_not_readouts_are_refused(name, reason):
     ("/to-ftp", "only http and https"),
 ])
 def test_fetch_errors_are_one_line(server, path, needle):
-    from embeddings.fetch import FetchError, fetch
+    from embeddings.grow.fetch import FetchError, fetch
 
     server.huge_sent = None
     with pytest.raises(FetchError) as e:
@@ -221,7 +221,7 @@ def test_fetch_errors_are_one_line(server, path, needle):
 
 @pytest.mark.e2e
 def test_fetch_time_limit_scheme_and_user_agent(server):
-    from embeddings.fetch import FetchError, fetch
+    from embeddings.grow.fetch import FetchError, fetch
 
     with pytest.raises(FetchError, match=r"no answer from 127\.0\.0\.1 within 1 s"):
         fetch(server.base + "/slow", timeout=1)
@@ -321,7 +321,7 @@ def test_a_readout_already_in_the_corpus_is_not_added_twice(added, server):
     (["{base}/nav-only"], "too little text on the page"),
     (["ftp://127.0.0.1/readout.html"], "only http:// and https:// addresses"),
     (["{html}/no-such-page.html"], "no such file"),
-    (["{html}/../../test_manage.py"], "readout adds web addresses (http, https), saved pages"),
+    (["{html}/../../test_manage.py"], "only web addresses (http, https), saved pages (.html, .htm) and readout texts"),
     (["{base}/kremlin", "{base}/missing"], "HTTP 404 Not Found from {base}/missing; nothing was added"),
 ])
 def test_errors_are_one_line_and_change_nothing(added, server, sources, needle):

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from embeddings.dates import date_line, find_date
-from embeddings.parse import ParseError, parse_readout
+from embeddings.readouts.dates import date_line, find_date
+from embeddings.readouts.parse import ParseError, parse_readout
 
 pytestmark = pytest.mark.fast
 

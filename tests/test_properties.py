@@ -43,11 +43,11 @@ from bot.telegram.state import AnswerState, AnswerStore  # noqa: E402
 from botapi.html import parse_html  # noqa: E402
 from botapi.server import ApiError, FakeBotAPI  # noqa: E402
 from embeddings import engine as engine_module  # noqa: E402
-from embeddings.corpus import NOT_READOUTS, Skipped, fingerprint, parse_file, read_corpus, scan  # noqa: E402
-from embeddings.parse import ParseError, parse_readout  # noqa: E402
+from embeddings.readouts.corpus import NOT_READOUTS, Skipped, fingerprint, parse_file, read_corpus, scan  # noqa: E402
+from embeddings.readouts.parse import ParseError, parse_readout  # noqa: E402
 from embeddings.records import Answer, Hit, Participant, Point, Readout  # noqa: E402
-from embeddings.search import Searcher  # noqa: E402
-from embeddings.store import load_index, readout_line  # noqa: E402
+from embeddings.search.searcher import Searcher  # noqa: E402
+from embeddings.index.store import load_index, readout_line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -387,10 +387,9 @@ INDEX_QUESTIONS = ["What was said about grave visits?", "", "Putin", "2021-10-07
 
 
 def _build(root: Path, index: Path, encoder) -> "engine_module.BuildReport":
-    """What `engine.build` runs under its lock (`readout index`): the previous index reused, the
-    corpus scanned, the index built and published; the model is the deterministic stand-in."""
-    index.mkdir(parents=True, exist_ok=True)  # as `build` makes it, for its lock file
-    return engine_module._build_locked(engine_module.resolve_paths(root, index), encoder)
+    """What `readout index` runs: the previous index reused, the corpus scanned, the index built
+    and published; the model is the deterministic stand-in."""
+    return engine_module.build(root, index, encoder=encoder)
 
 
 @_settings(INDEX_EXAMPLES)
@@ -531,7 +530,7 @@ def _sent(markup: str) -> list[str]:
 def _accepted(text: str) -> str:
     """The text the user sees, or a failure saying why the Bot API would refuse `text`."""
     try:
-        plain, _ = API._text(text, "HTML")  # parses, strips, refuses empty and over 4096 UTF-16 units
+        plain, _ = API.text_of(text, "HTML")  # parses, strips, refuses empty and over 4096 UTF-16 units
     except ApiError as e:
         pytest.fail(f"the Bot API would refuse {text[:200]!r}: {e}")
     return plain
@@ -545,7 +544,7 @@ def _check_keyboard(markup) -> None:
     if markup is None:
         return
     try:
-        API._markup(markup.to_dict())  # button text non-empty, callback data of 1-64 bytes
+        API.markup_of(markup.to_dict())  # button text non-empty, callback data of 1-64 bytes
     except ApiError as e:
         pytest.fail(f"the Bot API would refuse the keyboard {markup.to_dict()}: {e}")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from embeddings.aliases import countries_in, host_country
-from embeddings.query import read_question
+from embeddings.readouts.aliases import countries_in, host_country
+from embeddings.search.query import read_question
 
 pytestmark = pytest.mark.fast
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from embeddings.corpus import read_corpus
+from embeddings.readouts.corpus import read_corpus
 
 pytestmark = pytest.mark.e2e
 

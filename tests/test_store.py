@@ -8,7 +8,7 @@ import json
 import pytest
 
 from embeddings.records import Participant, Point, Readout
-from embeddings.store import ReadoutShelf, readout_line
+from embeddings.index.store import ReadoutShelf, readout_line
 
 
 def _readout(i: int) -> Readout:
@@ -45,7 +45,7 @@ def test_an_index_whose_table_predates_the_speakers_column_still_answers_and_gai
 
     from conftest import BUNDLED
     from embeddings.engine import Engine, build
-    from embeddings.store import load_index
+    from embeddings.index.store import load_index
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(BUNDLED, corpus)
@@ -76,7 +76,7 @@ def test_table_rows_are_named_and_the_table_keeps_its_columns():
     speakers); the table it makes has the columns table.json has always had, so old indexes load."""
     from dataclasses import asdict
 
-    from embeddings.store import ReadoutTable, TableRow
+    from embeddings.index.store import ReadoutTable, TableRow
 
     readouts = [_readout(i) for i in range(3)]
     rows = [ReadoutTable.row(r, f"file{i}.md") for i, r in enumerate(readouts)]

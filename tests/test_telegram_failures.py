@@ -24,7 +24,7 @@ from bot.telegram.services import services  # noqa: E402
 from botapi import FakeBotAPI, Sent  # noqa: E402
 from embeddings.engine import EngineError  # noqa: E402
 from embeddings.records import Answer, Hit, Point, Readout  # noqa: E402
-from embeddings.timeline import Timeline  # noqa: E402
+from embeddings.search.timeline import Timeline  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 

@@ -329,7 +329,7 @@ def test_help_lists_every_environment_setting_the_bot_reads() -> None:
                if name not in shown and name not in config.ENGINE_ONLY_ELSEWHERE}
     assert missing == {}, f"add these to config.ENV (they are not in --help): {missing}"
     # The engine's settings too, since the bot loads the engine (all but those of other commands).
-    engine = env_names_in(sorted((REPO / "embeddings").glob("*.py")))
+    engine = env_names_in(sorted((REPO / "embeddings").rglob("*.py")))
     missing = {name: where for name, where in engine.items()
                if name not in shown and name not in config.ENGINE_ONLY_ELSEWHERE}
     assert missing == {}, f"add these engine settings to config.ENV: {missing}"

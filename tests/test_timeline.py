@@ -235,7 +235,7 @@ def test_without_chart_matplotlib_is_not_imported(tl_env) -> None:
 def test_date_bounds() -> None:
     import datetime as dt
 
-    from embeddings.timeline import DateError, Span, parse_bound
+    from embeddings.search.timeline import DateError, Span, parse_bound
 
     assert parse_bound("2020") == dt.date(2020, 1, 1)
     assert parse_bound("2020", end=True) == dt.date(2020, 12, 31)
@@ -253,7 +253,7 @@ def test_date_bounds() -> None:
 
 @pytest.mark.fast
 def test_key_sentence_and_phrase() -> None:
-    from embeddings.excerpt import around, key_phrase, key_sentence, sentences
+    from embeddings.search.excerpt import around, key_phrase, key_sentence, sentences
 
     point = ("Issue of concluding a peace treaty\n• With regard to the joint economic activities, a business "
              "mission will be sent to the islands.\n• The two ministers welcomed that humanitarian measures, "
@@ -274,7 +274,7 @@ def fake_timeline(n: int, rows: int):
     import datetime as dt
     import random
 
-    from embeddings.timeline import Timeline, TimelineEntry
+    from embeddings.search.timeline import Timeline, TimelineEntry
 
     rng = random.Random(n)
     phrases = ["fisheries quotas for three years", "fisheries quotas and catch reporting",

@@ -9,7 +9,7 @@ announced when it comes back, and nothing is matched twice. On the very first st
 already there are recorded without alerts: they are not new.
 
 Each new readout's points are matched against every followed topic by the engine, the way a
-question is answered (embeddings/topics.py). A point that answers a topic goes to every chat
+question is answered (embeddings/search/topics.py). A point that answers a topic goes to every chat
 following it (one message per chat and point, naming each of the chat's topics it answers), and
 is recorded in `sent` at once, so a restart does not send it again. Of an edited readout, only
 points whose text is new are sent.
@@ -38,7 +38,7 @@ from .follows import Follow, FollowStore, topic_key
 if TYPE_CHECKING:
     from embeddings.engine import Engine
     from embeddings.records import Hit
-    from embeddings.topics import Arrival, TopicMatch
+    from embeddings.search.topics import Arrival, TopicMatch
 
 log = logging.getLogger(__name__)
 

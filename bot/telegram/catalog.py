@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 
 from embeddings.records import Readout
-from embeddings.store import ReadoutTable
+from embeddings.index.store import ReadoutTable
 
 
 def readout_key(doc: str) -> str:

@@ -19,6 +19,7 @@ from types import FrameType
 
 import click
 
+from bot.advice import BOT, explain
 from bot.options import corpus_option, index_option, model_option
 
 from . import config  # standard library only: cheap enough for --help
@@ -174,7 +175,7 @@ def _load(settings, corpus, index, model, secrets):  # type: ignore[no-untyped-d
         )
         engine.warm_up()  # the first encode pays one-off costs; not a user's question
     except EngineError as exc:
-        raise _fail(str(exc), secrets) from None
+        raise _fail(explain(exc, BOT), secrets) from None
     trim_now()
     log.info("engine ready: %d readout(s)", len(engine.readouts))
     return build_application(engine, settings, EngineError)

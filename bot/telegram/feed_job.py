@@ -1,7 +1,7 @@
 """The bot checks the corpus's feeds by itself, every $READOUT_FEEDS_INTERVAL seconds.
 
 A repeating job on python-telegram-bot's job queue runs the same check as `readout feeds check`
-(embeddings/feeds.py) in a worker thread (`asyncio.to_thread`: fetching feeds and pages takes
+(embeddings/grow/feeds.py) in a worker thread (`asyncio.to_thread`: fetching feeds and pages takes
 seconds and must not hold up the answers), then has the reloader swap in the updated index
 (reload.py), which also announces the new readouts to the chats that follow their topics
 (alerts.py). The first check is due `interval` after the last one recorded in the feed list, so a
@@ -36,7 +36,7 @@ class FeedChecker:
 
     def start(self) -> None:
         """Schedule the checks on the application's job queue (nothing when they are off)."""
-        from embeddings.feeds import next_check_in
+        from embeddings.grow.feeds import next_check_in
 
         if self.every <= 0:
             log.info("feed checks are off (READOUT_FEEDS_INTERVAL=0)")
@@ -74,7 +74,7 @@ class FeedChecker:
 
     async def check(self) -> None:
         """One check of every feed, then the index refreshed if readouts were added."""
-        from embeddings.feeds import FeedError, check_feeds
+        from embeddings.grow.feeds import FeedError, check_feeds
 
         paths = self.engine.paths
         try:

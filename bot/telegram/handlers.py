@@ -43,6 +43,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.advice import BOT, explain
 from embeddings.records import Answer, Hit
 
 from . import buttons, render, retry
@@ -295,8 +296,8 @@ async def answer_question(update: Update, context: Context, raw: str | None) -> 
     try:
         answer = await task
     except svc.engine_error as exc:
-        # The engine's message is for the operator (it names options such as --index).
-        log.warning("cannot answer a question in chat %s: %s", chat_id, exc)
+        # The engine's message and its advice are for the operator's log, not the chat.
+        log.warning("cannot answer a question in chat %s: %s", chat_id, explain(exc, BOT))
         await send_html(context, chat_id, render.esc(CANNOT_ANSWER),
                         reply_to=reply_target(message), topic=message)
         return
@@ -429,8 +430,8 @@ async def reload_command(update: Update, context: Context) -> None:
         try:
             change = await svc.reloader.reload()
         except svc.engine_error as exc:
-            # The engine's message names command-line options; it is for the operator's log.
-            log.warning("/reload failed, still serving the previous index: %s", exc)
+            # The engine's message and its advice are for the operator's log, not the chat.
+            log.warning("/reload failed, still serving the previous index: %s", explain(exc, BOT))
             text = "Reload failed; I am still serving the previous index. The bot's log says why."
         else:
             n = len(svc.catalog)
@@ -657,7 +658,7 @@ async def on_inline(update: Update, context: Context) -> None:
     try:
         answer = await ask(context, question)
     except svc.engine_error as exc:
-        log.warning("cannot answer an inline query: %s", exc)
+        log.warning("cannot answer an inline query: %s", explain(exc, BOT))
         _query_answered()
         await query.answer(
             [], cache_time=0, is_personal=True,

@@ -32,7 +32,7 @@ class Services:
     engine_error: type[Exception]  # EngineError: an answerable "bad question" rather than a bug
     admins: frozenset[int] = frozenset()  # chats that may use /reload ($READOUT_ADMIN_CHATS)
     reloader: Any = None  # reload.Reloader, set once the application is built
-    timeline: Any = None  # Engine.timeline: topic -> embeddings.timeline.Timeline (/timeline)
+    timeline: Any = None  # Engine.timeline: topic -> embeddings.search.timeline.Timeline (/timeline)
     follows: Any = None  # follows.FollowStore: topics chats follow, alerts sent (SQLite)
     alerts: Any = None  # alerts.Alerter: announces new readouts to the chats that follow them
     feeds: Any = None  # feed_job.FeedChecker: checks the corpus's feeds on the job queue

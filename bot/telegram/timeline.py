@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from telegram import ReplyParameters, Update
 from telegram.constants import ChatAction
 
-from embeddings.timeline import Timeline
+from bot.advice import BOT, explain
+from embeddings.search.timeline import Timeline
 
 from . import timeline_render as view
 from .handlers import CANNOT_ANSWER, Context, clean_question, never_silent, reply_target, send_html, show_action_if_slow
@@ -78,7 +79,7 @@ async def timeline_command(update: Update, context: Context) -> None:
     try:
         result = await work
     except svc.engine_error as exc:
-        log.warning("cannot make a timeline in chat %s: %s", chat_id, exc)
+        log.warning("cannot make a timeline in chat %s: %s", chat_id, explain(exc, BOT))
         await send_html(context, chat_id, esc(CANNOT_ANSWER), reply_to=reply, topic=message)
         return
     tl = result.timeline

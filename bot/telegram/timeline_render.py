@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from embeddings.excerpt import around
-from embeddings.timeline import Timeline, TimelineEntry
+from embeddings.search.excerpt import around
+from embeddings.search.timeline import Timeline, TimelineEntry
 
 from .buttons import readout_data
 from .catalog import readout_key

@@ -323,7 +323,8 @@ class FakeBotAPI(PhotoMethods):
             raise ApiError(403, self.blocked[chat_id])
         return chat
 
-    def _text(self, text: Any, parse_mode: Any) -> tuple[str, list[dict]]:
+    def text_of(self, text: Any, parse_mode: Any) -> tuple[str, list[dict]]:
+        """A message text as Telegram reads it (plain text and entities), or the error Telegram gives."""
         if not isinstance(text, str) or not text:
             raise ApiError.bad("message text is empty")
         if parse_mode in (None, ""):
@@ -342,7 +343,8 @@ class FakeBotAPI(PhotoMethods):
             raise ApiError.bad("message is too long")
         return plain, entities
 
-    def _markup(self, markup: Any) -> dict | None:
+    def markup_of(self, markup: Any) -> dict | None:
+        """An inline keyboard checked as Telegram checks it, or the error Telegram gives."""
         if markup in (None, ""):
             return None
         if not isinstance(markup, dict):
@@ -485,8 +487,8 @@ class FakeBotAPI(PhotoMethods):
 
     def api_sendmessage(self, params: dict) -> dict:
         chat = self._chat(params)
-        plain, entities = self._text(params.get("text"), params.get("parse_mode"))
-        markup = self._markup(params.get("reply_markup"))
+        plain, entities = self.text_of(params.get("text"), params.get("parse_mode"))
+        markup = self.markup_of(params.get("reply_markup"))
         reply_to = self._reply_to(chat["id"], params)
         fields: dict[str, Any] = {"text": plain}
         if entities:
@@ -503,8 +505,8 @@ class FakeBotAPI(PhotoMethods):
 
     def api_editmessagetext(self, params: dict) -> dict:
         msg = self._bot_message(params)
-        plain, entities = self._text(params.get("text"), params.get("parse_mode"))
-        markup = self._markup(params.get("reply_markup"))
+        plain, entities = self.text_of(params.get("text"), params.get("parse_mode"))
+        markup = self.markup_of(params.get("reply_markup"))
         if plain == msg.get("text") and entities == msg.get("entities", []) and markup == msg.get("reply_markup"):
             raise ApiError.bad("message is not modified: specified new message content and reply "
                                "markup are exactly the same as a current content and reply markup "
@@ -522,7 +524,7 @@ class FakeBotAPI(PhotoMethods):
 
     def api_editmessagereplymarkup(self, params: dict) -> dict:
         msg = self._bot_message(params)
-        markup = self._markup(params.get("reply_markup"))
+        markup = self.markup_of(params.get("reply_markup"))
         if markup == msg.get("reply_markup") or (not markup and not msg.get("reply_markup")):
             raise ApiError.bad("message is not modified: specified new message content and reply "
                                "markup are exactly the same as a current content and reply markup "
@@ -573,10 +575,10 @@ class FakeBotAPI(PhotoMethods):
             if not isinstance(content, dict) or "message_text" not in content:
                 raise ApiError.bad("input_message_content must have message_text")
             try:
-                r["_plain"], _ = self._text(content["message_text"], content.get("parse_mode"))
+                r["_plain"], _ = self.text_of(content["message_text"], content.get("parse_mode"))
             except ApiError as exc:
                 raise ApiError.bad(f"{exc.description.removeprefix('Bad Request: ')} in inline result") from None
-            self._markup(r.get("reply_markup"))
+            self.markup_of(r.get("reply_markup"))
         button = params.get("button")
         if button is not None:
             if not isinstance(button, dict) or not str(button.get("text") or "").strip():

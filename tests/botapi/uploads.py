@@ -85,14 +85,14 @@ class PhotoMethods:
         plain, entities = "", []
         if caption not in (None, ""):
             try:
-                plain, entities = self._text(caption, params.get("parse_mode"))  # type: ignore[attr-defined]
+                plain, entities = self.text_of(caption, params.get("parse_mode"))  # type: ignore[attr-defined]
             except ApiError as exc:
                 if "too long" not in exc.description:
                     raise ApiError.bad(exc.description.removeprefix("Bad Request: ").replace("message text", "caption")) from None
                 plain = "x" * (MAX_CAPTION + 1)
             if len(plain.encode("utf-16-le")) // 2 > MAX_CAPTION:
                 raise ApiError.bad("message caption is too long")
-        markup = self._markup(params.get("reply_markup"))  # type: ignore[attr-defined]
+        markup = self.markup_of(params.get("reply_markup"))  # type: ignore[attr-defined]
         reply_to = self._reply_to(chat["id"], params)  # type: ignore[attr-defined]
         fields: dict[str, Any] = {"photo": [
             {"file_id": f"AgACAgQAAxkBAAIP{len(self.sent)}", "file_unique_id": f"AQADAgAP{len(self.sent)}",  # type: ignore[attr-defined]

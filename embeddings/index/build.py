@@ -20,15 +20,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import env
-from .corpus import Corpus, FileState, fingerprint, parse_file, report
-from .encoder import Encoder
-from .lexical import Lexical, term_ids, tokenize
-from .records import Point, Readout
-from .store import (FORMAT_VERSION, HNSW_EF_SEARCH, Manifest, PointCache, ReadoutTable, StoredIndex, TableRow, readout_line,
+from embeddings import env
+from embeddings.readouts.corpus import Corpus, FileState, fingerprint, parse_file, report
+from embeddings.model.encoder import Encoder
+from embeddings.index.lexical import Lexical, term_ids, tokenize
+from embeddings.records import Point, Readout
+from embeddings.index.store import (FORMAT_VERSION, HNSW_EF_SEARCH, Manifest, PointCache, ReadoutTable, StoredIndex, TableRow, readout_line,
                     write_index)
-from .units import LEXICAL_RECIPE, UNITS_RECIPE, context_line, dense_texts, lexical_text
-from .vectors import Vectors, faiss_ivf, tune
+from embeddings.index.units import LEXICAL_RECIPE, UNITS_RECIPE, context_line, dense_texts, lexical_text
+from embeddings.index.vectors import Vectors, faiss_ivf, tune
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ threshold. A readout with no such point is left out.
 
 Entries carry what both front ends show (the CLI's list and chart, the bot's photo and list):
 the readout, its date, countries and who spoke, the point, its key sentence and a short phrase
-for a chart label (embeddings/excerpt.py).
+for a chart label (embeddings/search/excerpt.py).
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from .aliases import countries_in, host_country
-from .blas import blas_threads
-from .excerpt import key_phrase, key_sentence
-from .query import read_question
-from .records import Readout, point_label
-from .search import Searcher
+from embeddings.errors import ReadoutError
+from embeddings.readouts.aliases import countries_in, host_country
+from embeddings.model.blas import blas_threads
+from embeddings.search.excerpt import key_phrase, key_sentence
+from embeddings.search.query import read_question
+from embeddings.records import Readout, point_label
+from embeddings.search.searcher import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ _TITLE_PAIR = re.compile(r"^([A-Z][\w.]*(?: [A-Z][\w.]*){0,3}?)\s?[-–]\s?([A-Z
                          r"(?= Relations| Summit| Foreign| Leaders| Telephone| Talks?| Meeting|$)")
 
 
-class DateError(ValueError):
-    """A --from/--to date that is not YYYY, YYYY-MM or YYYY-MM-DD; the message says so."""
+class DateError(ReadoutError, ValueError):
+    """A date bound that is not YYYY, YYYY-MM or YYYY-MM-DD; the message says so."""
 
 
 def parse_bound(text: str, end: bool = False) -> dt.date:
@@ -181,7 +182,7 @@ def _candidates(searcher: Searcher, vec: np.ndarray, bm25: np.ndarray) -> np.nda
     index = searcher.index
     if index.n_points <= EXACT_POINTS:
         return np.arange(index.n_points)
-    from .lexical import best
+    from embeddings.index.lexical import best
 
     lexical = best(bm25, LEXICAL_DEPTH)
     _, rows = index.vectors.search(vec.reshape(1, -1), min(index.vectors.ntotal, DENSE_ROWS))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+from embeddings.errors import ReadoutError
 
 TIMEOUT_S = 20.0  # default of $READOUT_FETCH_TIMEOUT
 MAX_BYTES = 5 * 1024 * 1024
@@ -34,7 +35,7 @@ def user_agent() -> str:
     return f"readout/{version} (+{home})" if home else f"readout/{version} (diplomatic readouts indexer)"
 
 
-class FetchError(Exception):
+class FetchError(ReadoutError):
     """A page that cannot be fetched; the message is one line saying why."""
 
 
@@ -105,7 +106,7 @@ def fetch(url: str, timeout: float | None = None, max_bytes: int = MAX_BYTES,
     If-None-Match or If-Modified-Since among them, a 304 comes back as a Page of status 304."""
     import httpx
 
-    from .env import FETCH_TIMEOUT, SettingError, seconds
+    from embeddings.env import FETCH_TIMEOUT, SettingError, seconds
 
     if timeout is None:
         try:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import env
+from embeddings import env
 
 log = logging.getLogger(__name__)
 

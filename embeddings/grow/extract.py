@@ -28,9 +28,10 @@ from typing import Any
 
 import yaml
 
-from .dates import coerce_date, date_line, find_date
-from .parse import ParseError, parse_readout, split_front_matter
-from .records import Readout
+from embeddings.errors import ReadoutError
+from embeddings.readouts.dates import coerce_date, date_line, find_date
+from embeddings.readouts.parse import ParseError, parse_readout, split_front_matter
+from embeddings.records import Readout
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ MIN_BODY_CHARS = 80  # less than a sentence or two is a listing or a stub, not a
 _PARSE_LIMIT = 20_000_000  # decompressed bytes trafilatura may read from a saved page
 
 
-class ExtractError(ValueError):
+class ExtractError(ReadoutError, ValueError):
     """A page or file that is not a readout we can add; the message says why, in one line."""
 
 

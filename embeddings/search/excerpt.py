@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .lexical import STOPWORDS, tokenize
+from embeddings.index.lexical import STOPWORDS, tokenize
 
 PHRASE_CHARS = 48  # a chart label: ~260 pixels at 8 points, a sixth of the chart's width
 

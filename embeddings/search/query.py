@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .aliases import Leader, countries_in, leaders_in
-from .dates import MONTH_NAMES, MONTHS
+from embeddings.readouts.aliases import Leader, countries_in, leaders_in
+from embeddings.readouts.dates import MONTH_NAMES, MONTHS
 
 _COLLECTIVE = re.compile(
     r"\b(?:the\s+two|both|the)\s+(?:leaders|sides|ministers|foreign\s+ministers|prime\s+ministers|heads\s+of\s+\w+)\b", re.I

@@ -11,8 +11,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .parse import ParseError, parse_readout
-from .records import Readout
+from embeddings.errors import Fix, ReadoutError
+from embeddings.readouts.parse import ParseError, parse_readout
+from embeddings.records import Readout
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,8 @@ SUFFIXES = (".txt", ".md", ".jsonl")
 NOT_READOUTS = ("readme", "license", "licence", "changelog", "contributing")
 
 
-class CorpusError(Exception):
-    """A corpus that cannot be used at all; the message says what to do."""
+class CorpusError(ReadoutError):
+    """A corpus that cannot be used at all."""
 
 
 @dataclass
@@ -51,9 +52,9 @@ def corpus_files(root: Path) -> list[Path]:
 
 def _check_root(root: Path) -> None:
     if not root.exists():
-        raise CorpusError(f"no such corpus folder: {root} (give --corpus DIR or set READOUT_CORPUS)")
+        raise CorpusError(f"no such corpus folder: {root}", Fix.CORPUS, root)
     if not root.is_dir():
-        raise CorpusError(f"the corpus must be a folder, not a file: {root} (put readouts in a folder and give --corpus DIR)")
+        raise CorpusError(f"the corpus must be a folder, not a file: {root}", Fix.CORPUS_FOLDER, root)
 
 
 def _readout_files(root: Path, unreadable: bool = False) -> list[str]:
@@ -235,6 +236,4 @@ def report(corpus: Corpus, n_readouts: int | None = None) -> None:
     for s in corpus.skipped:
         log.warning("skipped %s: %s", s.path, s.reason)
     if not (corpus.readouts if n_readouts is None else n_readouts):
-        raise CorpusError(
-            f"no readouts in {corpus.root}: add .txt, .md or .jsonl readouts there, or give another --corpus DIR"
-        )
+        raise CorpusError(f"no readouts in {corpus.root}", Fix.CORPUS_EMPTY, corpus.root)

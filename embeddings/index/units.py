@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from .aliases import countries_in
-from .records import Point, Readout
+from embeddings.readouts.aliases import countries_in
+from embeddings.records import Point, Readout
 
 UNITS_RECIPE = 2  # how points become dense units (this module and the aliases it uses); an index
 # made by another recipe is rebuilt, and only a same-recipe index lends whole readouts

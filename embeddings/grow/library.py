@@ -17,13 +17,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from embeddings.errors import Fix, ReadoutError
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a saved page with its images inlined can be large
 PAGE_SUFFIXES = (".html", ".htm", ".xhtml")
 TEXT_SUFFIXES = (".txt", ".md")
 
 
-class ManageError(Exception):
+class ManageError(ReadoutError):
     """Something the user can fix; the message is one line."""
 
 
@@ -53,8 +54,8 @@ def is_url(source: str) -> bool:
 def load_source(source: str, url: str | None = None):
     """A `Draft` of the readout SOURCE holds: a web address, a saved page or a readout text.
     `url` is recorded as the source address instead of the one found."""
-    from .extract import ExtractError, from_html, from_text
-    from .fetch import FetchError, NotAPage, decode_text, fetch
+    from embeddings.grow.extract import ExtractError, from_html, from_text
+    from embeddings.grow.fetch import FetchError, NotAPage, decode_text, fetch
 
     try:
         if is_url(source):
@@ -77,7 +78,7 @@ def load_source(source: str, url: str | None = None):
         suffix = path.suffix.lower()
         if suffix not in PAGE_SUFFIXES + TEXT_SUFFIXES:
             raise ManageError(
-                "readout adds web addresses (http, https), saved pages (.html, .htm) and readout texts (.txt, .md)"
+                "only web addresses (http, https), saved pages (.html, .htm) and readout texts (.txt, .md) can be added"
             )
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ManageError(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
@@ -135,8 +136,8 @@ class Known:
 def known_readouts(root: Path) -> list[Known]:
     """Source addresses and text keys of every readout file in the corpus (unreadable files are
     the corpus reader's business, not ours: they are left out)."""
-    from .corpus import corpus_files
-    from .parse import ParseError, parse_readout, split_front_matter
+    from embeddings.readouts.corpus import corpus_files
+    from embeddings.readouts.parse import ParseError, parse_readout, split_front_matter
 
     out: list[Known] = []
     if not root.is_dir():
@@ -227,7 +228,7 @@ class Outcome:
 
 
 def _locked(index: Path):
-    from .engine import _lock
+    from embeddings.engine import _lock
 
     return _lock(index)
 
@@ -270,7 +271,7 @@ def add_drafts(drafts: list[tuple[str, object]], corpus: Path, index: Path) -> l
 def resolve_doc(doc: str, corpus: Path) -> Path:
     """The corpus file DOC names: a path relative to the corpus (as `readout list` and answers'
     `doc` show it), or a path to a file inside the corpus."""
-    from .corpus import corpus_files
+    from embeddings.readouts.corpus import corpus_files
 
     if "#" in doc and doc.split("#", 1)[0].lower().endswith(".jsonl"):
         file = doc.split("#", 1)[0]
@@ -283,12 +284,12 @@ def resolve_doc(doc: str, corpus: Path) -> Path:
         p = norm(candidate)
         if p in files:
             return p
-    raise ManageError(f"no readout {doc} in {corpus} (readout list shows the readouts by the names remove takes)")
+    raise ManageError(f"no readout {doc} in {corpus}", Fix.READOUTS_LIST, corpus)
 
 
 def remove_docs(docs: list[str], corpus: Path, index: Path) -> list[tuple[str, object]]:
     """Delete the readout files, under the index lock; (doc, parsed readout or None) for each."""
-    from .parse import ParseError, parse_readout
+    from embeddings.readouts.parse import ParseError, parse_readout
 
     paths = [resolve_doc(d, corpus) for d in docs]  # all must exist before any is deleted
     removed = []
@@ -314,7 +315,7 @@ def remove_docs(docs: list[str], corpus: Path, index: Path) -> list[tuple[str, o
 
 def list_readouts(corpus: Path) -> list[dict]:
     """Every readout in the corpus as {doc, title, date, points, source}, newest first."""
-    from .corpus import CorpusError, corpus_files, read_corpus
+    from embeddings.readouts.corpus import CorpusError, corpus_files, read_corpus
 
     if not corpus_files(corpus):
         return []

@@ -4,7 +4,7 @@ A topic ("grave visits") is a standing question. When readouts arrive, each topi
 their points exactly as a question is ranked (`Searcher.fuse`: dense and BM25 evidence, the
 topic's speaker, time and country preferences), and each new readout keeps its best-ranked point
 that passes the same `found` test an answer must pass (`Searcher.passes`), as a timeline does
-(embeddings/timeline.py): no threshold of its own, so a topic alerts on what asking it would have
+(embeddings/search/timeline.py): no threshold of its own, so a topic alerts on what asking it would have
 found. A readout with no such point does not answer the topic.
 
 `arrivals` says which readouts are new or changed since a front end last looked: a hash of each
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .blas import blas_threads
-from .query import read_question
-from .records import Hit
-from .search import Searcher
-from .store import StoredIndex
+from embeddings.model.blas import blas_threads
+from embeddings.search.query import read_question
+from embeddings.records import Hit
+from embeddings.search.searcher import Searcher
+from embeddings.index.store import StoredIndex
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .aliases import countries_in, leader_named
-from .dates import coerce_date, date_line
-from .records import Participant, Point, Readout, short_role
+from embeddings.errors import ReadoutError
+from embeddings.readouts.aliases import countries_in, leader_named
+from embeddings.readouts.dates import coerce_date, date_line
+from embeddings.records import Participant, Point, Readout, short_role
 
 
-class ParseError(ValueError):
+class ParseError(ReadoutError, ValueError):
     """The text is not a readout we can index (no text, broken front matter)."""
 
 

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import env
+from embeddings.errors import Fix, ReadoutError
+from embeddings import env
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from .question_encoder import QuestionEncoder
+    from embeddings.model.question_encoder import QuestionEncoder
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ FEW_TEXTS = 48  # a build with no more new texts than this encodes them as quest
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
 
-class ModelError(Exception):
-    """A model that cannot be loaded; the message says what to do."""
+class ModelError(ReadoutError):
+    """A model that cannot be loaded."""
 
 
 def model_id(name: str | None) -> str:
@@ -111,12 +112,12 @@ class Encoder:
         if self._model is not None or self.name == DEFAULT_MODEL or self._model_dir() is not None:
             return
         if self.name.startswith((".", "/", "~")):
-            raise ModelError(f"no model folder at {self.name} (give --model a sentence-transformers name or an existing path)")
+            raise ModelError(f"no model folder at {self.name}", Fix.MODEL)
         if os.environ.get("HF_HUB_OFFLINE") or not _hub_reachable():
             if not _in_hub_cache(self.name):
                 raise ModelError(
-                    f"cannot load model '{self.name}': no model hub is reachable and it is not in the local cache; "
-                    "give --model a local model folder (or run where the hub is reachable once)"
+                    f"cannot load model '{self.name}': no model hub is reachable and it is not in the local cache",
+                    Fix.MODEL_OFFLINE,
                 )
             os.environ["HF_HUB_OFFLINE"] = "1"  # without this the hub client retries for over a minute
 
@@ -149,7 +150,7 @@ class Encoder:
         return self._questions or None
 
     def _open_export(self) -> QuestionEncoder | None:
-        from .question_encoder import QuestionEncoder, exported, supported
+        from embeddings.model.question_encoder import QuestionEncoder, exported, supported
 
         d = self._model_dir()
         if d is None or not supported(d):
@@ -167,25 +168,29 @@ class Encoder:
 
     def _export_now(self) -> QuestionEncoder | None:
         d = self._model_dir()
-        from .question_encoder import supported
+        from embeddings.model.question_encoder import supported
 
         if d is None or not supported(d):
             return None
         log.warning("no question encoder for %s on this machine yet: loading the model to export one (once)", self.name)
         return self._open_export() if self.export_for_queries() else None
 
-    def export_for_queries(self) -> bool:
-        """Export the model's layers for question encoding into `exports`, unless they are there
-        already; loads sentence-transformers if needed. False when this model cannot be exported."""
-        from .question_encoder import export, exported, supported
+    def export_for_queries(self, to: Path | None = None) -> bool:
+        """Export the model's layers for question encoding into `exports` (or `to`), unless they
+        are there already; loads sentence-transformers if needed. False when this model cannot be
+        exported."""
+        from embeddings.model.question_encoder import export, exported, supported
 
         d = self._model_dir()
         if d is None or not supported(d):
             return False
-        if exported(self.exports, d) is not None:
+        folder = to or self.exports
+        if exported(folder, d) is not None:
             return True
-        if export(self._load(), d, self.exports) is None:
+        if export(self._load(), d, folder) is None:
             return False
+        if to is not None:
+            return True
         if self._questions is False:
             self._questions = None  # open it on the next question
         return True
@@ -231,8 +236,7 @@ class Encoder:
         except Exception as e:  # the library raises OSError, ValueError, HF errors...
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelError(
-                f"cannot load model '{self.name}': {first[:200]} "
-                "(give --model a sentence-transformers model name or a local model folder)"
+                f"cannot load model '{self.name}': {first[:200]}", Fix.MODEL
             ) from None
         return self._model
 

@@ -8,7 +8,7 @@ and `remove` take, so a check, an add and a remove in several processes take tur
 
 A check fetches every feed with a conditional GET (the ETag and Last-Modified of its last answer),
 so a feed with nothing new costs one small request and no page is fetched. Each entry whose page
-the corpus does not have yet is added exactly as `readout add URL` adds a page: embeddings/library.py
+the corpus does not have yet is added exactly as `readout add URL` adds a page: embeddings/grow/library.py
 reads it (`load_source`: the same fetch limits and extraction) and writes it (`add_drafts`: the same
 duplicate rule, whole files, under the lock). What became of every entry is remembered per feed:
 added, already in the corpus, not a readout (remembered, so it is not fetched again), or failed
@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from .library import (
+from embeddings.errors import Fix, ReadoutError
+from embeddings.grow.library import (
     ManageError,
     NotAReadout,
     _busy,
@@ -61,8 +62,8 @@ MAX_REMEMBERED = 2000  # entries remembered per feed (the oldest are forgotten f
 ADDED, IN_CORPUS, NOT_A_READOUT, FAILED = "added", "in corpus", "not a readout", "failed"
 
 
-class FeedError(Exception):
-    """A feed command that cannot be done; the message is one line saying why and what to do."""
+class FeedError(ReadoutError):
+    """A feed command that cannot be done; the message is one line saying why."""
 
 
 # --- what is kept ----------------------------------------------------------------------------------
@@ -125,8 +126,8 @@ def load_feeds(corpus: Path) -> list[Feed]:
         d = json.loads(raw)
         return [Feed.from_dict(f) for f in d["feeds"]]
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise FeedError(f"the feed list {path} is damaged ({type(e).__name__}: {one_line(e)[:80]}); "
-                        f"fix it, or delete it and add the feeds again with readout feeds add URL") from None
+        raise FeedError(f"the feed list {path} is damaged ({type(e).__name__}: {one_line(e)[:80]})",
+                        Fix.FEEDS_FILE, path) from None
 
 
 def _save(corpus: Path, feeds: list[Feed]) -> None:
@@ -194,7 +195,7 @@ class _Alternates(HTMLParser):
 
 
 def _fetch(url: str, etag: str | None = None, modified: str | None = None):
-    from .fetch import HTML_TYPES, TEXT_TYPES, fetch
+    from embeddings.grow.fetch import HTML_TYPES, TEXT_TYPES, fetch
 
     headers = {"Accept": FEED_ACCEPT}
     if etag:
@@ -241,7 +242,7 @@ def _alternates(page) -> list[str]:
 
 def discover(url: str) -> Parsed:
     """The feed at `url`, or the one the page at `url` links to as its RSS or Atom alternate."""
-    from .fetch import FetchError
+    from embeddings.grow.fetch import FetchError
 
     try:
         page = _fetch(url)
@@ -281,7 +282,7 @@ class Registered:
 def add_feed(url: str, corpus: Path, index: Path) -> Registered:
     """Follow the feed at `url` (or the feed the page at `url` links to). It is read once to make
     sure it is a feed; its readouts come with the next check."""
-    from .fetch import FetchError, check_url
+    from embeddings.grow.fetch import FetchError, check_url
 
     try:
         url = check_url(url)
@@ -307,12 +308,12 @@ def add_feed(url: str, corpus: Path, index: Path) -> Registered:
 def remove_feed(url: str, corpus: Path, index: Path) -> Feed:
     """Stop following the feed `url` (as `readout feeds list` shows it); its readouts stay."""
     if not corpus.is_dir() or find_feed(load_feeds(corpus), url) is None:
-        raise FeedError(f"{corpus} follows no feed {url} (readout feeds list shows the feeds it follows)")
+        raise FeedError(f"{corpus} follows no feed {url}", Fix.FEEDS_LIST, corpus)
 
     def drop(feeds: list[Feed]) -> Feed:
         feed = find_feed(feeds, url)
         if feed is None:
-            raise FeedError(f"{corpus} follows no feed {url} (readout feeds list shows the feeds it follows)")
+            raise FeedError(f"{corpus} follows no feed {url}", Fix.FEEDS_LIST, corpus)
         feeds.remove(feed)
         return feed
 
@@ -416,7 +417,7 @@ def check_feeds(corpus: Path, index: Path, should_stop: Callable[[], bool] | Non
     `add_drafts` under the lock, then the feed list is updated under the lock. The index is not
     touched: the caller updates it once (the CLI builds it, the bot refreshes its engine).
     `should_stop` is asked between fetches (the bot stops a check when it shuts down)."""
-    from .fetch import FetchError
+    from embeddings.grow.fetch import FetchError
 
     stop = should_stop or (lambda: False)
     feeds = load_feeds(corpus) if corpus.is_dir() else []

@@ -23,13 +23,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .aliases import COUNTRIES, countries_in, host_country, leaders_in
-from .blas import blas_threads
-from .encoder import Encoder
-from .lexical import best as best_scored
-from .query import Query, read_question
-from .records import Answer, Hit, short_role
-from .store import StoredIndex
+from embeddings.readouts.aliases import COUNTRIES, countries_in, host_country, leaders_in
+from embeddings.model.blas import blas_threads
+from embeddings.model.encoder import Encoder
+from embeddings.index.lexical import best as best_scored
+from embeddings.search.query import Query, read_question
+from embeddings.records import Answer, Hit, short_role
+from embeddings.index.store import StoredIndex
 
 
 class Passing(NamedTuple):
@@ -205,7 +205,7 @@ class Searcher:
     def passes(self, q: Query, pid: int, dense: float) -> bool:
         """The `found` test for one point: its confidence reaches the threshold and it can be
         what the question asks for. An answer is found when its best point passes; a timeline
-        keeps each readout's best point that passes (embeddings/timeline.py)."""
+        keeps each readout's best point that passes (embeddings/search/timeline.py)."""
         s = self.settings
         if (1 - s.confidence_lexical) * dense + s.confidence_lexical < s.threshold:
             return False  # short even with every word of the question: no need to count them

@@ -14,7 +14,7 @@ one symlink, so a reader sees either the old index or the new one and never a ha
         points.npz        per point: hashes of its text and BM25 text, and its token ids, which a
                           rebuild reuses for unchanged points
         vectors.faiss     the FAISS index of unit vectors (memory-mapped; hard-linked across versions)
-        delta.faiss       vectors added since vectors.faiss was written (embeddings/vectors.py)
+        delta.faiss       vectors added since vectors.faiss was written (embeddings/index/vectors.py)
         lexical/          the BM25 index of points
 
 Loading is cheap so that a process picks up a new index at once: readouts are parsed when an
@@ -42,11 +42,12 @@ from typing import Any
 
 import numpy as np
 
-from .aliases import countries_in
-from .dates import coerce_date
-from .lexical import Lexical
-from .records import Participant, Point, Readout, readout_to_dict
-from .vectors import Vectors
+from embeddings.errors import Fix, ReadoutError
+from embeddings.readouts.aliases import countries_in
+from embeddings.readouts.dates import coerce_date
+from embeddings.index.lexical import Lexical
+from embeddings.records import Participant, Point, Readout, readout_to_dict
+from embeddings.index.vectors import Vectors
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,8 @@ HNSW_EF_SEARCH = 256  # recall@10 against exact search: benchmarks/latency.py
 CURRENT = "current"
 
 
-class IndexError_(Exception):
-    """An index folder that cannot be used; the message says what to do."""
+class IndexError_(ReadoutError):
+    """An index folder that cannot be used."""
 
 
 class OtherFormat(IndexError_):
@@ -362,7 +363,7 @@ def read_manifest(root: Path) -> Manifest | None:
             raise OtherFormat(f"{root} holds an index of format {d.get('format')}, this readout reads {FORMAT_VERSION}")
         return Manifest.from_dict(d)
     except (ValueError, KeyError, TypeError) as e:
-        raise IndexError_(f"{root} holds an index this version cannot read ({e}); rebuild it with: readout index --index {root}") from None
+        raise IndexError_(f"{root} holds an index this version cannot read ({e})", Fix.REBUILD, root) from None
 
 
 def _readout_from_dict(d: dict[str, Any]) -> Readout:
@@ -420,9 +421,7 @@ def check_foreign(root: Path) -> None:
     for entry in root.iterdir():
         if entry.name in ours or entry.name.startswith(("v-", ".tmp-v-", f".{CURRENT}-", ".lock")):
             continue
-        raise IndexError_(
-            f"{root} is not a readout index folder (it holds {entry.name}); give --index an empty or new folder"
-        )
+        raise IndexError_(f"{root} is not a readout index folder (it holds {entry.name})", Fix.INDEX_NEW, root)
 
 
 def _prune(root: Path, keep: str, grace_s: float = 60.0) -> None:
@@ -449,12 +448,12 @@ def _pid_alive(pid: str) -> bool:
 
 
 def load_index(root: Path, files: bool = True) -> StoredIndex:
-    """The published index; its vectors memory-mapped (embeddings/vectors.py). `files=False`
+    """The published index; its vectors memory-mapped (embeddings/index/vectors.py). `files=False`
     leaves out the manifest's record of the corpus files, which only an update reads (at 10,000
     readouts, 12 MB of a bot's memory)."""
     manifest = read_manifest(root)
     if manifest is None:
-        raise IndexError_(f"no index in {root}; build one with: readout index --index {root}")
+        raise IndexError_(f"no index in {root}", Fix.REBUILD, root)
     if not files:
         manifest.files = {}
     path = (root / CURRENT).resolve()
@@ -474,7 +473,7 @@ def load_index(root: Path, files: bool = True) -> StoredIndex:
         vectors = Vectors.load(path, HNSW_EF_SEARCH)
         lexical = Lexical.load(path / "lexical")
     except Exception as e:  # a damaged or foreign folder: say so in one line
-        raise IndexError_(f"the index in {root} is damaged ({type(e).__name__}: {str(e)[:120]}); rebuild it with: readout index --index {root}") from None
+        raise IndexError_(f"the index in {root} is damaged ({type(e).__name__}: {str(e)[:120]})", Fix.REBUILD, root) from None
     if vectors.ntotal != len(units) or vectors.d != manifest.dim or len(shelf) != len(table.docs):
-        raise IndexError_(f"the index in {root} is inconsistent; rebuild it with: readout index --index {root}")
+        raise IndexError_(f"the index in {root} is inconsistent", Fix.REBUILD, root)
     return StoredIndex(path, manifest, shelf, table, units, unit_keys, cache, vectors, lexical)

@@ -1,0 +1,1 @@
+"""Growing a corpus: fetching pages, extracting readouts, adding them, following feeds."""

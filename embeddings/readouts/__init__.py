@@ -1,0 +1,1 @@
+"""Reading readouts: corpus files -> parsed readouts and their numbered points."""
