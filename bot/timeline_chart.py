@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.timeline_text import entry_name
 from embeddings.search.timeline import Timeline, TimelineEntry
 
 log = logging.getLogger(__name__)
@@ -263,7 +264,7 @@ def _texts(e: TimelineEntry, topic: str, dated: bool) -> list[str]:
     ("fisheries quotas for three years", then "three years": the title names the topic)."""
     from embeddings.search.excerpt import without_topic
 
-    full = e.phrase or _short(e.title, 40)
+    full = e.phrase or _short(entry_name(e), 40)
     texts = [full]
     short = without_topic(full, topic)
     if len(short) >= 4 and short != full:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from embeddings.readouts.naming import without_date
 from embeddings.search.excerpt import around
 from embeddings.search.timeline import Span, Timeline, TimelineEntry
 
@@ -42,10 +43,18 @@ def heading(tl: Timeline) -> str:
     return text
 
 
+def entry_name(e: TimelineEntry) -> str:
+    """The readout's name without the day the line starts with ("Kono – Lavrov foreign
+    ministers' meeting"); its page title in an index written before names were kept."""
+    name = " ".join((getattr(e, "name", "") or "").split())
+    return without_date(name, e.date) if name else e.title
+
+
 def entry_line(e: TimelineEntry) -> str:
-    """"2018-07-31  Japan-Russia Relations, point 2 — Foreign Minister Kono, Minister Lavrov"."""
+    """"2018-07-31  Kono – Lavrov foreign ministers' meeting, point 2 — Foreign Minister Kono,
+    Minister Lavrov"."""
     who = ", ".join(e.who)
-    return f"{e.date or 'undated':<10}  {e.title}, {e.label}" + (f" — {who}" if who else "")
+    return f"{e.date or 'undated':<10}  {entry_name(e)}, {e.label}" + (f" — {who}" if who else "")
 
 
 def format_timeline(tl: Timeline, width: int = 100) -> str:

@@ -26,7 +26,7 @@ from embeddings.model.encoder import Encoder, ModelError, model_id
 from embeddings.index.build import BuildReport, build_index
 from embeddings.records import Answer, Readout
 from embeddings.search.searcher import Searcher, Settings
-from embeddings.index.store import FORMAT_VERSION, IndexError_, Manifest, OtherFormat, ReadoutTable, StoredIndex, load_index, read_manifest
+from embeddings.index.store import FORMAT_VERSION, TABLE_RECIPE, IndexError_, Manifest, OtherFormat, ReadoutTable, StoredIndex, load_index, read_manifest
 from embeddings.index.units import UNITS_RECIPE
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ def stale_reason(corpus: Path, index: Path, model: str | None) -> str | None:
         return "the index was built by an older readout (points are now embedded with their context)"
     if manifest.settings.get("lexical", 1) != LEXICAL_RECIPE:  # its vectors are kept: no encoding
         return "the index's BM25 side was built by an older readout (points now carry their readout's countries)"
+    if manifest.settings.get("table", 1) != TABLE_RECIPE:  # vectors and tokens kept: no encoding
+        return "the index's table was built by an older readout (it now records who and where each readout is about)"
     if manifest.fingerprint != fingerprint(scan(corpus, _known_states(manifest))):
         return "the corpus files changed since the index was built"
     return None

@@ -96,28 +96,35 @@ class Hit:
     point: int | None
     position: int
     text: str
-    score: float
+    score: float  # the ranking score: compares points for one question, and can pass 1
     speakers: list[str]
     source: str | None = None
     preamble: bool = False
+    name: str = ""  # the readout as people say it: who talked, how and when (readouts/naming.py)
+    confidence: float = 0.0  # 0-1: how surely this point answers the question (what `found` is decided on)
 
     @property
     def label(self) -> str:
         return point_label(self.point, self.position, self.preamble)
 
     def to_dict(self) -> dict[str, Any]:
-        """The `--json` shape; extra keys after the documented ones are additive."""
+        """The `--json` shape; extra keys after the documented ones are additive. `score` is the
+        0-1 confidence users read (also under its own name); `rank_score` what the hits are
+        ordered by, which compares points for this question only."""
         return {
             "doc": self.doc,
             "title": self.title,
             "date": self.date,
             "point": self.point,
             "text": self.text,
-            "score": round(float(self.score), 4),
+            "score": round(float(self.confidence), 4),
             "speakers": list(self.speakers),
             "position": self.position,
             "source": self.source,
             "preamble": self.preamble,
+            "name": self.name or self.title,
+            "confidence": round(float(self.confidence), 4),
+            "rank_score": round(float(self.score), 4),
         }
 
 

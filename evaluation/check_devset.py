@@ -17,7 +17,9 @@ import re
 import sys
 from pathlib import Path
 
-KINDS = {"paraphrase", "speaker", "keyword", "date", "no_country", "unanswerable"}
+# Kinds of questions no readout answers (their "doc" is null).
+UNANSWERABLE_KINDS = {"unanswerable", "near-miss", "unknown-thing", "never-met", "no-readout-date", "off-topic"}
+KINDS = {"paraphrase", "speaker", "keyword", "date", "no_country", "answer-type"} | UNANSWERABLE_KINDS
 HERE = Path(__file__).resolve().parent
 
 
@@ -71,9 +73,9 @@ def main() -> int:
         if kind not in KINDS:
             errors.append(f"{i}: bad kind {kind!r}")
         kinds[kind] += 1
-        if kind == "unanswerable" or doc is None:
-            if not (kind == "unanswerable" and doc is None):
-                errors.append(f"{i}: doc null <=> kind unanswerable")
+        if kind in UNANSWERABLE_KINDS or doc is None:
+            if not (kind in UNANSWERABLE_KINDS and doc is None):
+                errors.append(f"{i}: doc null <=> kind in {sorted(UNANSWERABLE_KINDS)}")
             if set(ex) - {"q", "doc", "kind"}:
                 errors.append(f"{i}: unanswerable with extra keys")
             continue
@@ -106,7 +108,8 @@ def main() -> int:
     total = sum(kinds.values())
     print(f"{total} questions, {len(covered)}/{len(docs)} readouts covered")
     for k in sorted(KINDS):
-        print(f"  {k:13s} {kinds.get(k, 0)}")
+        print(f"  {k:15s} {kinds.get(k, 0)}")
+    print(f"  (no answer: {sum(kinds.get(k, 0) for k in UNANSWERABLE_KINDS)})")
     return 1 if errors else 0
 
 

@@ -282,7 +282,8 @@ def test_write_and_publish_writes_what_the_plan_says(corpus, tmp_path, encoder):
     stored = load_index(index)
     m = stored.manifest
     assert (m.model, m.dim, m.readouts, m.points, m.units) == (encoder.name, encoder.dim, 2, 4, 10)
-    assert m.settings == {"faiss": "Flat", "compact": None, "units": indexer.UNITS_RECIPE, "lexical": indexer.LEXICAL_RECIPE}
+    assert m.settings == {"faiss": "Flat", "compact": None, "units": indexer.UNITS_RECIPE, "lexical": indexer.LEXICAL_RECIPE,
+                          "table": indexer.TABLE_RECIPE}
     assert sorted(m.files) == ["orchards.txt", "tides.txt"]
     assert (stored.unit_keys == plan.unit_keys).all() and (stored.units == plan.owners).all()
     assert (stored.point_cache.tokens == plan.cache.tokens).all() and stored.lexical.vocab == plan.vocab

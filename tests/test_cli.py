@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from embeddings.search.searcher import Settings
 from conftest import BUNDLED, ask_json, cli_env, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -39,14 +40,22 @@ def test_seed_questions_rank_the_right_point_first(bundled_index, session_tmp):
     grave = answers[0]["hits"][0]
     assert "grave visits" in grave["text"]
     assert grave["speakers"] == ["Prime Minister Kishida", "President Putin"]
-    assert set(grave) >= {"doc", "title", "date", "point", "text", "score", "speakers"}
+    assert set(grave) >= {"doc", "title", "date", "point", "text", "score", "speakers", "name", "confidence"}
+    assert grave["name"] == "Kishida – Putin telephone talk, 7 October 2021"
+    # the score users read is the 0-1 confidence found is decided on, not the ranking sum
+    for a in answers:
+        for h in a["hits"]:
+            assert 0.0 <= h["score"] == h["confidence"] <= 1.0 and h["rank_score"] >= 0.0
+        assert a["found"] == (a["hits"][0]["confidence"] >= Settings().threshold)
 
 
 def test_text_answer_cites_readout_date_point_and_speakers(bundled_index, session_tmp):
     r = run_cli(["ask", "--index", str(bundled_index), "What was said about grave visits?"], cli_env(session_tmp))
     assert r.returncode == 0, r.stderr
     first = r.stdout.split("\n\n")[0]
-    assert "Japan-Russia Relations, 2021-10-07, point 5" in first
+    # the readout as people say it (who talked, how and when); the page's own title as its source
+    assert first.startswith("[1] Kishida – Putin telephone talk, 7 October 2021, point 5  (confidence 0.")
+    assert "source: Japan-Russia Relations" in first
     assert "Prime Minister Kishida, President Putin" in first
     assert "grave visits to the four islands by airplane" in first
     assert "Traceback" not in r.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.fast
 GRAVE = "What was said about grave visits?"
 BORSCHT = "What is the recipe for borscht?"
 BUNDLED_DOC = "000_f357f723c89b56b9.txt"
+BUNDLED_NAME = "Kishida – Putin telephone talk, 7 October 2021"  # its name (readouts/naming.py); its title is "Japan-Russia Relations"
 
 
 @pytest.fixture(autouse=True)
@@ -245,7 +247,10 @@ def test_a_text_answer_cites_what_the_json_answer_holds(index) -> None:
     for rank, (block, hit) in enumerate(zip(blocks, answer["hits"]), start=1):
         lines = block.splitlines()
         label = f"point {hit['point']}" if hit["point"] is not None else "preamble"
-        assert lines[0] == f"[{rank}] Japan-Russia Relations, 2021-10-07, {label}  (score {hit['score']:.2f})"
+        # the readout by name, the page title on the source line, and the 0-1 confidence (not the ranking score)
+        confidence = f"{hit['confidence']:.2f}" if "confidence" in hit else r"[01]\.\d\d"
+        assert re.fullmatch(rf"\[{rank}\] {re.escape(BUNDLED_NAME)}, {label}  \(confidence {confidence}\)", lines[0]), lines[0]
+        assert "    source: Japan-Russia Relations" in lines
         if hit["speakers"]:
             assert lines[1] == f"    who: {', '.join(hit['speakers'])}"
         assert f"    from: {BUNDLED_DOC}" in lines
@@ -258,7 +263,7 @@ def test_nothing_relevant_says_so_and_still_lists_the_nearest(index) -> None:
     r = readout("ask", "--index", str(index), "-k", "2", BORSCHT)
     head, first = r.stdout.split("\n\n")[:2]
     assert head == "Nothing relevant found. The nearest points are:"  # a blank line, then the points
-    assert first.startswith("[1] Japan-Russia Relations, 2021-10-07, ")
+    assert first.startswith(f"[1] {BUNDLED_NAME}, ")
     lines = [line for line in r.stdout.splitlines() if line.strip()]
     assert [line[:4] for line in lines if line.startswith("[")] == ["[1] ", "[2] "]
 
@@ -367,7 +372,7 @@ def test_timeline_text_has_a_heading_and_a_line_per_readout(index) -> None:
         return
     assert lines[0] == "grave visits: 1 of 1 readout, 2021-10-07"
     e = tl["entries"][0]
-    assert lines[2] == f"2021-10-07  Japan-Russia Relations, point {e['point']} — {', '.join(e['speakers'])}"
+    assert lines[2] == f"2021-10-07  Kishida – Putin telephone talk, point {e['point']} — {', '.join(e['speakers'])}"
 
 
 def test_a_timeline_outside_every_date_says_so_and_exits_0(index) -> None:

@@ -40,8 +40,8 @@ def test_scores_and_coverage():
     lex = Lexical.build(["grave visits to the four islands", "North Korea's missile launches", "meeting soon"])
     s = lex.scores("What was said about grave visits?")
     assert s.argmax() == 0 and s[1] == s[2] == 0
-    assert lex.coverage("grave visits", 0) == 1.0
-    assert lex.coverage("grave visits borscht", 0) < 0.7  # an unknown word counts against
+    assert lex.term_coverage(tokenize("grave visits"), 0) == 1.0
+    assert lex.term_coverage(tokenize("grave visits borscht"), 0) < 0.7  # an unknown word counts against
     assert not lex.scores("borscht recipe").any()
     assert tokenize("Japan-Russia’s leaders") == ["japan-russia", "japan", "russia", "leader"]
 

@@ -88,7 +88,9 @@ def test_table_rows_are_named_and_the_table_keeps_its_columns():
         rows[0][-1]  # no positions to get wrong
 
     table = ReadoutTable.of(rows)
-    assert list(table.__dict__) == ["docs", "files", "titles", "dates", "points", "preamble", "countries", "speakers"]
+    assert list(table.__dict__) == ["docs", "files", "titles", "dates", "points", "preamble", "countries", "speakers",
+                                    "names", "people", "places", "unnamed", "kinds"]
+    assert rows[0].people == ["kishida", "fumio"] and rows[0].places == ["Japan"] and len(rows[0].kinds) == 2
     assert table.countries == [r.countries for r in rows] and table.speakers == [r.speakers for r in rows]
     again = ReadoutTable.from_dict(json.loads(json.dumps(table.__dict__)))  # as written to and read from table.json
     assert [again.row_of(i) for i in range(3)] == rows
@@ -97,3 +99,5 @@ def test_table_rows_are_named_and_the_table_keeps_its_columns():
 
     old = {k: v for k, v in table.__dict__.items() if k != "speakers"}  # a table from before the column
     assert ReadoutTable.from_dict(old).row_of(0) is None
+    older = {k: v for k, v in table.__dict__.items() if k not in ("names", "people", "places", "unnamed", "kinds")}
+    assert ReadoutTable.from_dict(older).row_of(0) is None  # from before who-and-where: rows made again

@@ -221,13 +221,14 @@ def test_new_readouts_reach_their_followers_once_from_a_feed_readout_add_and_a_r
     print(f"\nfeed entry to alert: {seconds:.1f} s")
     (bot.base / "feed-to-alert-seconds.txt").write_text(f"{seconds:.2f}\n")
     assert got.plain.startswith("🔔 New readout on a topic you follow: “grave visits”")
-    assert "Corvenia-Marivale Summit Telephone Talk — September 12, 2025, point 3" in got.plain
+    assert "Halvard – Reyes telephone talk, 12 September 2025 — point 3" in got.plain
+    assert "Source: Corvenia-Marivale Summit Telephone Talk — http" in got.plain
     assert "asked that their grave visits to the islands, suspended since 2019, be resumed" in got.plain
     assert "<blockquote>" in got.text
     full = got.button("Full readout")
     api.press(FOLLOWER, got.message_id, full)
     shown = api.wait_for(lambda: [s for s in api.sent_to(FOLLOWER) if s.plain.split("\n")[0].endswith(
-        ". Corvenia-Marivale Summit Telephone Talk")], 30, "the full readout")[0]  # "N. Title" as /readout N
+        ". Halvard – Reyes telephone talk, 12 September 2025")], 30, "the full readout")[0]  # "N. Name" as /readout N
     assert "4 points" in shown.plain and "grave visits by boat" in shown.plain
     wait_until(lambda: bot.matched(talk), ALERT_WAIT, "the alerts for the talk to be sent")
     assert len(alerts(api, FOLLOWER)) == 1
@@ -264,7 +265,8 @@ def test_new_readouts_reach_their_followers_once_from_a_feed_readout_add_and_a_r
     wait_until(lambda: site.statuses(RSS)[polled:].count(304), 60, "a feed check after the restart")
     after = alerts(api, FOLLOWER)
     assert len(after) == 1, [a.plain[:80] for a in after]  # only the new one; the talk and the call not again
-    assert "Corvenia-Brantia Foreign Ministers' Telephone Talk — October 2, 2025, point 2" in after[0].plain
+    assert "Solberg – Dorn foreign ministers' telephone talk, 2 October 2025 — point 2" in after[0].plain
+    assert "Source: Corvenia-Brantia Foreign Ministers' Telephone Talk" in after[0].plain
     assert len(alerts(api, GROUP)) == 1 and alerts(api, WIND) == [] and alerts(api, BLOCKER) == []
     # in all: the talk to the follower and the group (not to the chat that blocked the bot), the
     # call to them and to the wind follower, the hand-written talk to the follower and the group

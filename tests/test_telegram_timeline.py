@@ -42,7 +42,7 @@ def test_timeline_sends_a_png_chart_then_the_list(api: FakeBotAPI, chat_ids: Cha
     assert photo.plain.startswith("grave visits over time: 1 readout, October 7, 2021.")
     assert len(photo.plain) <= 1024 and "<b>grave visits</b>" in photo.text
     assert photo.at <= listed.at  # the chart first, then the list
-    assert "1. October 7, 2021 — Japan-Russia Relations, point 5" in listed.plain
+    assert "1. October 7, 2021 — Kishida – Putin telephone talk, point 5" in listed.plain
     assert "Prime Minister Kishida, President Putin" in listed.plain
     assert "grave visits to the four islands by airplane" in listed.plain
     [(label, data)] = listed.buttons()
@@ -51,7 +51,7 @@ def test_timeline_sends_a_png_chart_then_the_list(api: FakeBotAPI, chat_ids: Cha
     qid = api.press(chat, listed.message_id, data)
     api.callback_answer(qid)
     full = api.wait_messages(chat, 2)[1]
-    assert full.plain.splitlines()[:2] == ["5. Japan-Russia Relations", "October 7, 2021 · 7 points"]
+    assert full.plain.splitlines()[:3] == ["5. Kishida – Putin telephone talk, 7 October 2021", "7 points", "Source: Japan-Russia Relations"]
 
 
 def test_timeline_on_a_topic_nothing_covers_says_so_without_a_photo(api: FakeBotAPI, chat_ids: ChatIds) -> None:

@@ -139,10 +139,49 @@ def test_readout_and_sources_render() -> None:
                 preamble="On <day> …", points=[Point(None, 0, "pre", preamble=True),
                                                 Point(1, 1, "one"), Point(2, 2, "two & three")])
     plain = telegram_accepts(render.render_readout(r, 3))
-    assert plain.startswith("3. T & U\nOctober 7, 2021 · 2 points\n\nOn <day> …\n\n1. one\n\n2. two & three")
+    # no participants: named by its title and date (readouts/naming.py), so the date is not repeated
+    assert plain.startswith("3. T & U, 7 October 2021\n2 points\n\nOn <day> …\n\n1. one\n\n2. two & three")
     cat = Catalog([r])
     plain = telegram_accepts(render.render_sources(cat.page(0, 10), 1, 0, 1))
-    assert "1. T & U — October 7, 2021 (2 points)" in plain
+    assert "1. T & U, 7 October 2021 (2 points)" in plain
+    # the catalog's name heads the page; the page title and the address are the source's
+    named = Readout(doc="b.txt", title="Japan-Russia Relations", date=dt.date(2021, 10, 7),
+                    source="https://www.mofa.go.jp/erp/p.html", participants=[], preamble="",
+                    points=[Point(1, 1, "one")])
+    plain = telegram_accepts(render.render_readout(named, 4, "Kishida – Putin telephone talk, 7 October 2021"))
+    assert plain.startswith("4. Kishida – Putin telephone talk, 7 October 2021\n1 point\n"
+                            "Source: Japan-Russia Relations — https://www.mofa.go.jp/erp/p.html\n")
+    # an index without names: the title, and the date on its own
+    plain = telegram_accepts(render.render_readout(named, 4, ""))
+    assert plain.startswith("4. Japan-Russia Relations\nOctober 7, 2021 · 1 point\nSource: https://")
+    plain = telegram_accepts(render.render_sources([(1, named), (2, r)], 2, 0, 1,
+                                                   ["Kishida – Putin telephone talk, 7 October 2021", ""]))
+    assert "1. Kishida – Putin telephone talk, 7 October 2021 (1 point)\n2. T & U — October 7, 2021 (2 points)" in plain
+
+
+def test_hits_are_headed_by_the_readout_name_and_show_the_title_as_the_source() -> None:
+    named = hit(name="Kishida – Putin telephone talk, 7 October 2021", source="https://www.mofa.go.jp/p.html")
+    plain = telegram_accepts(render.render_answer(Answer("q", True, [named, hit(4, name=named.name)])))
+    assert plain.startswith("Kishida – Putin telephone talk, 7 October 2021 — point 5\n")
+    assert "\nSource: Japan-Russia Relations — https://www.mofa.go.jp/p.html" in plain
+    assert "• Kishida – Putin telephone talk, 7 October 2021 — point 4: " in plain
+    # a name whose day is not the readout's (the talk was the day before the page): both shown
+    early = hit(name="Abe – Putin telephone talk, 6 October 2021")
+    assert render.hit_heading(early) == "<b>Abe – Putin telephone talk, 6 October 2021</b> — October 7, 2021, point 5"
+
+
+def test_the_catalog_names_readouts_from_the_index_table_or_by_their_titles() -> None:
+    import types
+
+    r = Readout(doc="a.txt", title="Japan-Russia Relations", date=dt.date(2021, 10, 7), source=None,
+                participants=[], preamble="", points=[Point(1, 1, "one")])
+    table = types.SimpleNamespace(docs=["a.txt"], titles=["Japan-Russia Relations"], dates=["2021-10-07"],
+                                  names=["Kishida – Putin telephone talk, 7 October 2021"])
+    assert Catalog([r], table).name_of("a.txt") == "Kishida – Putin telephone talk, 7 October 2021"
+    table.names = None  # an index written before names were kept
+    assert Catalog([r], table).name_of("a.txt") == "Japan-Russia Relations"
+    assert Catalog([r]).name_of("a.txt") == "Japan-Russia Relations, 7 October 2021"  # no participants
+    assert Catalog([r]).name_of("b.txt") is None
 
 
 def test_start_and_help_are_valid_html() -> None:

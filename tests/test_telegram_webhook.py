@@ -78,7 +78,7 @@ def test_webhook_mode_end_to_end(webhook_bot) -> None:
     chat = 4_242_001
     api.send_text(chat, "What was said about grave visits?")
     (msg,) = api.wait_messages(chat, 1, 15)
-    assert msg.plain.splitlines()[0] == "Japan-Russia Relations — October 7, 2021, point 5"
+    assert msg.plain.splitlines()[0] == "Kishida – Putin telephone talk, 7 October 2021 — point 5"
     assert all(status == 200 for _, status in api.deliveries)
 
     # An update without the right secret is refused by the bot's web server and not answered.
@@ -88,7 +88,7 @@ def test_webhook_mode_end_to_end(webhook_bot) -> None:
     assert api.deliver_with_secret(forged, "wrong-secret") == 403
 
     qid = api.inline(4_242_003, "grave visits")
-    assert api.inline_answer(qid)["results"][0]["title"] == "Japan-Russia Relations — point 5"
+    assert api.inline_answer(qid)["results"][0]["title"] == "Kishida – Putin telephone talk — point 5"
     assert api.rejections == []
 
     proc.send_signal(signal.SIGTERM)

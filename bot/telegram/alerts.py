@@ -182,7 +182,7 @@ class Alerter:
                 continue
             if self.store.was_sent(alert.chat_id, alert.doc, alert.point_key):
                 continue
-            keyboard = buttons.answer_keyboard(None, None, [(readout_key(alert.doc), alert.hit.title)])
+            keyboard = buttons.answer_keyboard(None, None, [(readout_key(alert.doc), alert.hit.name or alert.hit.title)])
             text = render_alert(alert)
             chat_id = alert.chat_id
             for _ in range(2):  # a second time only to a group's new id

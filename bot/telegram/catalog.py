@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 
+from embeddings.readouts.naming import readout_name
 from embeddings.records import Readout
 from embeddings.index.store import ReadoutTable
 
@@ -24,14 +25,22 @@ def readout_key(doc: str) -> str:
 class Catalog:
     """Readouts numbered 1..N newest first, and looked up by number, doc or key.
 
-    It orders the index's table (doc, title, date of every readout) and fetches a readout from
-    `readouts` only when one is shown, so a bot over tens of thousands of readouts does not hold
-    them all parsed.
+    It orders the index's table (doc, title, name, date of every readout) and fetches a readout
+    from `readouts` only when one is shown, so a bot over tens of thousands of readouts does not
+    hold them all parsed. Readouts are shown by name ("Kishida – Putin telephone talk, 7 October
+    2021", readouts/naming.py); an index written before names were kept shows their titles.
     """
 
     def __init__(self, readouts: Sequence[Readout], table: ReadoutTable | None = None) -> None:
+        parsed = table is None
         if table is None:
             table = ReadoutTable.of([ReadoutTable.row(r, r.doc) for r in readouts])
+        names: list[str] | None = getattr(table, "names", None)  # None in indexes written before names
+        if names is None and parsed:
+            names = [readout_name(r) for r in readouts]  # parsed already: name them here
+        if names is None or len(names) != len(table.docs):
+            names = list(table.titles)
+        self._names = [n or t for n, t in zip(names, table.titles)]
         self._readouts = readouts
         dates = [dt.date.fromisoformat(d) if d else None for d in table.dates]
         self._ordered: list[int] = sorted(
@@ -39,7 +48,7 @@ class Catalog:
             key=lambda i: (
                 dates[i] is None,
                 -(dates[i].toordinal() if dates[i] else 0),
-                table.titles[i].casefold(),
+                self._names[i].casefold(),
                 table.docs[i],
             ),
         )
@@ -70,6 +79,11 @@ class Catalog:
 
     def number_of(self, doc: str) -> int | None:
         return self._number.get(doc)
+
+    def name_of(self, doc: str) -> str | None:
+        """The readout's name as /sources shows it (its title in an index without names)."""
+        i = self._by_doc.get(doc)
+        return None if i is None else self._names[i]
 
     def page(self, page: int, per_page: int) -> list[tuple[int, Readout]]:
         """The (number, readout) pairs on 0-based `page`; empty past the end."""

@@ -44,6 +44,7 @@ from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, Tel
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.advice import BOT, explain
+from embeddings.readouts.naming import without_date
 from embeddings.records import Answer, Hit
 
 from . import buttons, render, retry
@@ -251,12 +252,13 @@ def reply_target(message: Message) -> int | None:
 
 
 def readout_buttons(hits: list[Hit] | tuple[Hit, ...]) -> list[tuple[str, str]]:
-    """(key, title) of each distinct readout among `hits`, in order, at most three."""
+    """(key, name) of each distinct readout among `hits`, in order, at most three; the name is
+    the readout's title in an index written before names were kept."""
     seen: dict[str, str] = {}
     for h in hits:
         key = readout_key(h.doc)
         if key not in seen:
-            seen[key] = h.title
+            seen[key] = render.heading_name(h.name, h.title)
     return list(seen.items())[:3]
 
 
@@ -446,7 +448,9 @@ SOURCES_PER_PAGE = 10
 def sources_page(context: Context, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
     catalog = services(context).catalog
     pages = catalog.pages(SOURCES_PER_PAGE)
-    text = render.render_sources(catalog.page(page, SOURCES_PER_PAGE), len(catalog), page, pages)
+    entries = catalog.page(page, SOURCES_PER_PAGE)
+    names = [catalog.name_of(r.doc) or r.title for _, r in entries]
+    text = render.render_sources(entries, len(catalog), page, pages, names)
     return text, buttons.sources_keyboard(page, pages)
 
 
@@ -492,7 +496,7 @@ async def readout_command(update: Update, context: Context) -> None:
     if readout is None:
         text = wanted if isinstance(wanted, str) else "That readout is no longer available."
     else:
-        text = render.render_readout(readout, catalog.number_of(readout.doc))
+        text = render.render_readout(readout, catalog.number_of(readout.doc), catalog.name_of(readout.doc))
     await send_html(context, message.chat.id, text, reply_to=reply_target(message))
 
 
@@ -600,7 +604,7 @@ async def on_button(update: Update, context: Context) -> None:
             await ack(query, "That readout is no longer available. See /sources.")
             return
         await ack(query)
-        text = render.render_readout(readout, svc.catalog.number_of(readout.doc))
+        text = render.render_readout(readout, svc.catalog.number_of(readout.doc), svc.catalog.name_of(readout.doc))
         await send_html(context, chat_id, text, topic=message)
         return
 
@@ -667,9 +671,9 @@ async def on_inline(update: Update, context: Context) -> None:
         return
     results = []
     for i, hit in enumerate(answer.hits[:INLINE_RESULTS]):
-        title = (
-            f"{hit.title} — {hit.label}" if answer.found else f"Nearest: {hit.title} — {hit.label}"
-        )
+        # the description starts with the date: the title need not repeat it
+        name = without_date(render.heading_name(hit.name, hit.title), hit.date)
+        title = f"{name} — {hit.label}" if answer.found else f"Nearest: {name} — {hit.label}"
         date = render.human_date(hit.date)
         results.append(
             InlineQueryResultArticle(

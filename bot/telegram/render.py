@@ -12,15 +12,17 @@ import html
 import re
 from collections.abc import Sequence
 
+from embeddings.readouts.naming import names_date, readout_name, shorten
 from embeddings.records import Answer, Hit, Readout
 
 EXAMPLE_QUESTION = "What was said about grave visits?"
 SHORT_POINT = 220  # characters of a point shown under "Also relevant"
 ALSO_SHOWN = 2  # shortened points under the best one
 MORE_PAGE = 3  # points per "More results" message
-# characters of a title in /sources: its pages are edited in place, so a page must stay one
-# message; ten such titles (300 UTF-16 units each at worst) and their dates fit in 4096
+# characters of a name (or title) in /sources: its pages are edited in place, so a page must stay
+# one message; ten such names (300 UTF-16 units each at worst) and their dates fit in 4096
 SOURCES_TITLE = 150
+SOURCE_TITLE = 200  # characters of the page title on a "Source:" line
 
 _URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
 
@@ -41,32 +43,40 @@ def human_date(iso: str | None) -> str | None:
     return f"{d:%B} {d.day}, {d.year}"
 
 
-def shorten(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to at most `limit` characters, with an ellipsis if cut."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-") + "…"
-
-
-def source_line(source: str | None) -> str | None:
-    """`Source: <link>` for a URL, or the source as plain text; None when there is none."""
+def source_line(source: str | None, title: str | None = None) -> str | None:
+    """`Source: <link>` for a URL, or the source as plain text; with `title` (the page's own
+    title), `Source: Japan-Russia Relations — <link>`. None when there is neither."""
+    source = (source or "").strip()
+    title = shorten(title, SOURCE_TITLE) if title and title.strip() else ""
     if not source:
-        return None
-    source = source.strip()
+        return f"Source: {esc(title)}" if title else None
     if _URL_RE.match(source):
-        return f'Source: <a href="{esc(source)}">{esc(shorten(source, 80))}</a>'
-    return f"Source: {esc(source)}"
+        shown = f'<a href="{esc(source)}">{esc(shorten(source, 80))}</a>'
+    else:
+        shown = esc(source)
+    return f"Source: {esc(title)} — {shown}" if title else f"Source: {shown}"
+
+
+def heading_name(name: str | None, title: str) -> str:
+    """What a readout is called in a heading: its name (who talked, how and when), or its page
+    title when it has none (an index written before names were kept)."""
+    return " ".join((name or "").split()) or title
+
+
+def page_title(name: str | None, title: str) -> str | None:
+    """The page title for the "Source:" line, when the heading does not already show it."""
+    shown = heading_name(name, title)
+    clean = " ".join(title.split())
+    return None if not clean or clean.casefold() in shown.casefold() else clean
 
 
 def hit_heading(hit: Hit) -> str:
-    """`<b>Title</b> — October 7, 2021, point 5`."""
-    where = ", ".join(p for p in (human_date(hit.date), hit.label) if p)
-    return f"<b>{esc(hit.title)}</b> — {esc(where)}" if where else f"<b>{esc(hit.title)}</b>"
+    """`<b>Kishida – Putin telephone talk, 7 October 2021</b> — point 5`: the readout's name, and
+    its date when the name does not say it (`<b>Japan-Russia Relations</b> — October 7, 2021, point 5`)."""
+    name = heading_name(hit.name, hit.title)
+    date = None if names_date(name, hit.date) else human_date(hit.date)
+    where = ", ".join(p for p in (date, hit.label) if p)
+    return f"<b>{esc(name)}</b> — {esc(where)}" if where else f"<b>{esc(name)}</b>"
 
 
 def render_hit(hit: Hit) -> str:
@@ -74,7 +84,7 @@ def render_hit(hit: Hit) -> str:
     lines = [hit_heading(hit), f"<blockquote>{esc(hit.text.strip())}</blockquote>"]
     if hit.speakers:
         lines.append(f"Speakers: {esc(', '.join(hit.speakers))}")
-    src = source_line(hit.source)
+    src = source_line(hit.source, page_title(hit.name, hit.title))
     if src:
         lines.append(src)
     return "\n".join(lines)
@@ -125,15 +135,20 @@ def render_more(question: str, hits: Sequence[Hit], start: int, found: bool) -> 
     return "\n\n".join([head, *(render_hit(h) for h in page)])
 
 
-def render_readout(readout: Readout, number: int | None = None) -> str:
-    """A whole readout: title, date, source, preamble and every point (split by the caller)."""
-    title = f"<b>{esc(readout.title)}</b>"
+def render_readout(readout: Readout, number: int | None = None, name: str | None = None) -> str:
+    """A whole readout: name, date, source (with the page title), preamble and every point
+    (split by the caller). `name` is the catalog's; without it, the readout's own (naming.py)."""
+    if name is None:
+        name = readout_name(readout)
+    name = heading_name(name, readout.title)
+    title = f"<b>{esc(name)}</b>"
     if number is not None:
         title = f"{number}. {title}"
     points = [p for p in readout.points if not p.preamble]
-    meta = [human_date(readout.iso_date), f"{len(points)} point{'s' if len(points) != 1 else ''}"]
+    date = None if names_date(name, readout.iso_date) else human_date(readout.iso_date)
+    meta = [date, f"{len(points)} point{'s' if len(points) != 1 else ''}"]
     head = [title, esc(" · ".join(m for m in meta if m))]
-    src = source_line(readout.source)
+    src = source_line(readout.source, page_title(name, readout.title))
     if src:
         head.append(src)
     parts = ["\n".join(head)]
@@ -146,20 +161,23 @@ def render_readout(readout: Readout, number: int | None = None) -> str:
 
 
 def render_sources(
-    entries: Sequence[tuple[int, Readout]], total: int, page: int, pages: int
+    entries: Sequence[tuple[int, Readout]], total: int, page: int, pages: int,
+    names: Sequence[str] | None = None,
 ) -> str:
-    """One page of `/sources`: numbered readouts, newest first."""
+    """One page of `/sources`: numbered readouts by name, newest first. `names` are the
+    catalog's, one per entry; without them, each readout's own (naming.py)."""
     if not total:
         return "I know no readouts yet."
     head = f"<b>Readouts I know</b>: {total}, newest first"
     if pages > 1:
         head += f" (page {page + 1} of {pages})"
     lines = []
-    for number, r in entries:
-        date = human_date(r.iso_date)
+    for i, (number, r) in enumerate(entries):
+        name = heading_name(names[i] if names is not None and i < len(names) else readout_name(r), r.title)
+        date = None if names_date(name, r.iso_date) else human_date(r.iso_date)
         n_points = sum(1 for p in r.points if not p.preamble)
         lines.append(
-            f"{number}. <b>{esc(shorten(r.title, SOURCES_TITLE))}</b>"
+            f"{number}. <b>{esc(shorten(name, SOURCES_TITLE))}</b>"
             + (f" — {esc(date)}" if date else "")
             + f" ({n_points} point{'s' if n_points != 1 else ''})"
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.timeline_text import entry_name
 from embeddings.search.excerpt import around
 from embeddings.search.timeline import Timeline, TimelineEntry
 
@@ -62,7 +63,7 @@ class Page:
 
 def _entry(number: int, e: TimelineEntry, topic: str) -> str:
     when = human_date(e.date) or "undated"
-    lines = [f"{number}. <b>{esc(when)}</b> — {esc(e.title)}, {esc(e.label)}"]
+    lines = [f"{number}. <b>{esc(when)}</b> — {esc(entry_name(e))}, {esc(e.label)}"]
     if e.who:
         lines.append(esc(", ".join(e.who)))
     lines.append(f"<i>{esc(around(e.sentence, topic, SENTENCE_CHARS))}</i>")

@@ -25,7 +25,7 @@ from embeddings.readouts.corpus import Corpus, FileState, fingerprint, parse_fil
 from embeddings.model.encoder import Encoder
 from embeddings.index.lexical import Lexical, term_ids, tokenize
 from embeddings.records import Point, Readout
-from embeddings.index.store import (FORMAT_VERSION, HNSW_EF_SEARCH, Manifest, PointCache, ReadoutTable, StoredIndex, TableRow, readout_line,
+from embeddings.index.store import (FORMAT_VERSION, HNSW_EF_SEARCH, Manifest, PointCache, ReadoutTable, StoredIndex, TABLE_RECIPE, TableRow, readout_line,
                     write_index)
 from embeddings.index.units import LEXICAL_RECIPE, UNITS_RECIPE, context_line, dense_texts, lexical_text
 from embeddings.index.vectors import Vectors, faiss_ivf, tune
@@ -397,7 +397,8 @@ def plan_units(entries: list[Entry], lend: Lender) -> Plan:
             planner.copy_readout(i)
             if r is None:
                 lines.append(old.readouts.raw(i))
-                table_rows.append(old.table.row_of(i, rel) or ReadoutTable.row(old.readouts[i], rel))
+                same = old.manifest.settings.get("table", 1) == TABLE_RECIPE
+                table_rows.append((old.table.row_of(i, rel) if same else None) or ReadoutTable.row(old.readouts[i], rel))
             else:
                 lines.append(readout_line(r))
                 table_rows.append(ReadoutTable.row(r, rel))
@@ -467,7 +468,8 @@ def write_and_publish(root: Path, states: dict[str, FileState], index_root: Path
         points=plan.n_points,
         units=plan.n_units,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        settings={"faiss": vectors.kind, "compact": compact, "units": UNITS_RECIPE, "lexical": LEXICAL_RECIPE},
+        settings={"faiss": vectors.kind, "compact": compact, "units": UNITS_RECIPE, "lexical": LEXICAL_RECIPE,
+                  "table": TABLE_RECIPE},
         files={rel: [s.size, s.mtime_ns, s.sha256] for rel, s in states.items()},
     )
     lexical = Lexical.from_tokens(plan.cache.tokens, plan.cache.offsets, plan.vocab)

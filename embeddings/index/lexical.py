@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*", re.UNICODE)
+WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*", re.UNICODE)
 
 # English function words plus readout boilerplate that every point shares
 STOPWORDS = frozenset(
@@ -36,7 +36,7 @@ def _stemmer():
 
 
 def tokenize(text: str) -> list[str]:
-    words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    words = [w.lower().replace("’", "'") for w in WORD.findall(text)]
     parts: list[str] = []
     for w in words:
         # "Japan-Russia" also counts as "japan" and "russia"
@@ -129,16 +129,24 @@ class Lexical:
         s, e = int(self.indptr[tid]), int(self.indptr[tid + 1])
         return self.indices[s:e], self.data[s:e]
 
-    def coverage(self, question: str, doc: int) -> float:
-        """The share of the question's words, weighted by rarity (IDF), that the text `doc` contains.
+    def idf(self, term: str) -> float:
+        """A stemmed word's rarity over the index's texts, as BM25 and `term_coverage` weigh it."""
+        tid = self.vocab.get(term)
+        df = int(self.indptr[tid + 1] - self.indptr[tid]) if tid is not None and tid + 1 < len(self.indptr) else 0
+        n = float(self.n_docs)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
-        Unlike a BM25 score it does not grow with the corpus, so it can serve in a fixed threshold;
-        words the index has never seen count fully against it.
-        """
-        # one- and two-letter leftovers ("b" of a stray <b> tag, "co") say nothing about the topic
-        terms = [t for t in dict.fromkeys(tokenize(question)) if len(t) > 2 or t.isdigit()]
-        if not terms:
-            return 0.0
+    def has(self, terms: list[str]) -> bool:
+        """Whether some text of the index has one of these stemmed words."""
+        for t in terms:
+            tid = self.vocab.get(t)
+            if tid is not None and tid + 1 < len(self.indptr) and self.indptr[tid + 1] > self.indptr[tid]:
+                return True
+        return False
+
+    def term_coverage(self, terms: list[str], doc: int) -> float:
+        """For stemmed words (a question's topic): the share of them, weighted by rarity (IDF),
+        that the text `doc` contains. A word no text has counts fully against it."""
         n = float(self.n_docs)
         total = matched = 0.0
         for t in terms:
@@ -147,7 +155,7 @@ class Lexical:
             df = 0 if docs is None else len(docs)
             idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
             total += idf
-            if docs is not None and _contains(docs, doc):
+            if docs is not None and df and _contains(docs, doc):
                 matched += idf
         return matched / total if total else 0.0
 

@@ -45,6 +45,8 @@ import numpy as np
 from embeddings.errors import Fix, ReadoutError
 from embeddings.readouts.aliases import countries_in
 from embeddings.readouts.dates import coerce_date
+from embeddings.readouts.facts import point_kinds, readout_facts
+from embeddings.readouts.naming import readout_name
 from embeddings.index.lexical import Lexical
 from embeddings.records import Participant, Point, Readout, readout_to_dict
 from embeddings.index.vectors import Vectors
@@ -187,11 +189,22 @@ class TableRow:
     preamble: bool  # whether its first point is its preamble
     countries: list[str]  # countries its title and preamble name
     speakers: list[str]  # per point, who speaks in it, one per line
+    name: str  # the readout as people say it: who talked, how and when
+    people: list[str]  # lower-case name words of everyone it has or names (readouts/facts.py)
+    places: list[str]  # countries it is between or names
+    unnamed: list[str]  # "role|country" of participants it leaves unnamed
+    kinds: list[int]  # per point, the kinds of answer it holds (facts.point_kinds bits)
 
 
 # ReadoutTable column -> its TableRow field (table.json keeps the columns under these names)
 TABLE_COLUMNS = {"docs": "doc", "files": "file", "titles": "title", "dates": "date", "points": "points",
-                 "preamble": "preamble", "countries": "countries", "speakers": "speakers"}
+                 "preamble": "preamble", "countries": "countries", "speakers": "speakers", "names": "name",
+                 "people": "people", "places": "places", "unnamed": "unnamed", "kinds": "kinds"}
+# how readouts become table rows (readouts/facts.py, naming.py): an index of another recipe has its
+# rows made again from its parsed readouts on the next update, its vectors and tokens kept
+TABLE_RECIPE = 2
+# columns indexes written by earlier versions lack: their rows are made again from the parsed readouts
+LATER_COLUMNS = ("speakers", "names", "people", "places", "unnamed", "kinds")
 
 
 @dataclass
@@ -209,13 +222,23 @@ class ReadoutTable:
     # leader parsed the readout of each of its ~400 candidates (at 100k points that mapped the whole
     # readouts file into the bot's memory). None in indexes written before it was kept.
     speakers: list[list[str]] | None = None
+    # what a question's names are matched against (readouts/facts.py), and each readout's name as
+    # people say it (readouts/naming.py): read at build time, so search never parses readouts for them
+    names: list[str] | None = None
+    people: list[list[str]] | None = None
+    places: list[list[str]] | None = None
+    unnamed: list[list[str]] | None = None
+    kinds: list[list[int]] | None = None  # per point, the kinds of answer it holds
 
     @staticmethod
     def row(r: Readout, file: str) -> TableRow:
+        facts = readout_facts(r)
         return TableRow(doc=r.doc, file=file, title=r.title, date=r.iso_date, points=len(r.points),
                         preamble=bool(r.points and r.points[0].preamble),
                         countries=countries_in(f"{r.title}\n{r.preamble}"),
-                        speakers=["\n".join(p.speakers) for p in r.points])
+                        speakers=["\n".join(p.speakers) for p in r.points],
+                        name=readout_name(r), people=facts.people, places=facts.places, unnamed=facts.unnamed,
+                        kinds=[point_kinds(p.text) for p in r.points])
 
     @classmethod
     def of(cls, rows: list[TableRow]) -> "ReadoutTable":
@@ -223,22 +246,25 @@ class ReadoutTable:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ReadoutTable":
-        table = cls(**{k: d[k] if k != "speakers" else d.get(k) for k in cls.__dataclass_fields__})
+        table = cls(**{k: d[k] if k not in LATER_COLUMNS else d.get(k) for k in cls.__dataclass_fields__})
         # most readouts name the same few countries, and most points the same speakers: share them
         same: dict[Any, Any] = {}
         table.countries = [same.setdefault(tuple(c), c) for c in table.countries]
-        if table.speakers is not None:
-            table.speakers = [same.setdefault(tuple(s), s) for s in table.speakers]
+        for col in ("speakers", "places", "unnamed", "kinds"):
+            values = getattr(table, col)
+            if values is not None:
+                setattr(table, col, [same.setdefault((col, tuple(v)), v) for v in values])
         return table
 
     def row_of(self, i: int, file: str | None = None) -> TableRow | None:
         """Readout i's row as `row` makes it (in another file, when renamed); None when this table
         predates a column, so that the caller makes the row from the parsed readout."""
-        if self.speakers is None:
+        if any(getattr(self, col) is None for col in LATER_COLUMNS):
             return None
         return TableRow(doc=self.docs[i], file=file or self.files[i], title=self.titles[i], date=self.dates[i],
                         points=self.points[i], preamble=self.preamble[i], countries=self.countries[i],
-                        speakers=self.speakers[i])
+                        speakers=self.speakers[i], name=self.names[i], people=self.people[i],  # type: ignore[index]
+                        places=self.places[i], unnamed=self.unnamed[i], kinds=self.kinds[i])  # type: ignore[index]
 
 
 @dataclass

@@ -195,6 +195,20 @@ class Encoder:
             self._questions = None  # open it on the next question
         return True
 
+    def word_vectors(self, words: list[str]) -> np.ndarray | None:
+        """Each word as the mean of its word pieces' input embeddings, unit length: a rough
+        meaning for single words, without running the model. None when this model's
+        questions are not encoded by the question encoder (its word table is what is read)."""
+        fast = self._question_encoder(make=False)
+        if fast is None:
+            return None
+        out = np.zeros((len(words), fast.dim), dtype=np.float32)
+        for i, enc in enumerate(fast.tok.encode_batch(words, add_special_tokens=False)):
+            if enc.ids:
+                v = np.asarray(fast.word[enc.ids], dtype=np.float32).mean(0)
+                out[i] = v / max(float(np.linalg.norm(v)), 1e-9)
+        return out
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Questions: a few short texts, encoded without torch whenever this model allows it."""
         fast = self._question_encoder(make=True)

@@ -8,14 +8,20 @@ point is a candidate.
 
 Ranking and `found` are decided apart. Ranking compares points for one question, so BM25 is
 scaled by the question's best BM25 score. `found` must mean the same for every question, so it
-looks at absolute evidence for the best point: its cosine similarity and the share of the
-question's words it contains.
+looks at absolute evidence for the best point, as a 0-1 confidence (a logistic model; its weights
+and every ranking weight are chosen by cross-validation, benchmarks/cv.py): its cosine similarity,
+the share of the question's words it contains, and whether it contains the topic itself - the
+question with its names, places and dates set aside, since "Did Kishida and Putin discuss fishing
+quotas?" finds both names in every point of their talks. A topic word no readout of the corpus
+contains is strong evidence against an answer. Before any of that, the point must be able to be
+what the question asks for: the people and places the question names are in its readout.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,13 +29,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from embeddings.readouts.aliases import COUNTRIES, countries_in, host_country, leaders_in
+from embeddings.index.lexical import WORD, STOPWORDS, tokenize
+from embeddings.index.lexical import best as best_scored
+from embeddings.index.store import StoredIndex
 from embeddings.model.blas import blas_threads
 from embeddings.model.encoder import Encoder
-from embeddings.index.lexical import best as best_scored
-from embeddings.search.query import Query, read_question
+from embeddings.readouts.facts import readout_facts
 from embeddings.records import Answer, Hit, short_role
-from embeddings.index.store import StoredIndex
+from embeddings.search.query import CorpusNames, Query, read_question
 
 
 class Passing(NamedTuple):
@@ -40,22 +47,56 @@ class Passing(NamedTuple):
     fused: float
 
 
+class Components(NamedTuple):
+    """Per candidate, the evidence ranking adds up (`Settings` weighs it): kept apart so that the
+    weights can be chosen by cross-validation without searching again (benchmarks/cv.py)."""
+
+    dense: np.ndarray  # exact cosine of the best unit
+    lexical: np.ndarray  # BM25, scaled by the question's best
+    speaker: np.ndarray  # 1 where the point has a speaker the question names
+    time: np.ndarray  # +1 the readout is of the time the question names, -1 of another, 0 undated
+    countries: np.ndarray  # how many of the question's countries the readout is about (at most 2)
+    kind: np.ndarray  # 1 where the point holds the kind of answer asked for (how many, when, where...)
+    preamble: np.ndarray  # 1 for preambles (0 for all when the question is about the talk itself)
+    readout: np.ndarray  # the candidate's readout, to add a share of the readout's best
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the confidence of a point is made of (each 0-1). Measured by cross-validation beside
+    these: the share of all the question's words the point has (names included, which is what
+    fooled `found` before), and the share of topic words no readout has at all; neither added
+    anything held out once the topic's meaning was in, so they are not used."""
+
+    dense: float  # its cosine with the question
+    topic: float  # share of the topic's words it contains, weighted by rarity (1 without topic words)
+    meaning: float  # each topic word's closest word of the point in meaning (1 if it has it), averaged
+    absent_name: float  # 1 when the topic names something ("Zaporizhzhia") no readout of the corpus has
+
+    def vector(self) -> tuple[float, ...]:
+        return (self.dense, self.topic, self.meaning, self.absent_name)
+
+
 @dataclass(frozen=True)
 class Settings:
-    alpha: float = 0.8  # weight of the dense side in ranking (tuned on evaluation/readouts-dev.jsonl;
-    # SciFact nDCG@10 0.7305 and XQuAD-en 0.9835 at 0.8, against 0.7443 and 0.9814 at 0.7)
-    speaker_boost: float = 0.10  # the point has the speaker the question names
-    date_boost: float = 0.15  # the readout is of the time the question names (and minus for others)
-    country_boost: float = 0.05  # per country of the question the readout is about
-    confidence_lexical: float = 0.25  # weight of word coverage (vs. cosine) in `found`
-    threshold: float = 0.37  # confidence the best point needs for found=True (tuned on the dev set)
+    # Every weight and the confidence model are chosen by 5-fold cross-validation over
+    # evaluation/readouts-dev.jsonl (benchmarks/cv.py prints the held-out figures and these values)
+    alpha: float = 0.8  # weight of the dense side in ranking (vs. BM25)
+    speaker_boost: float = 0.0  # the point has the speaker the question names
+    date_boost: float = 0.05  # the readout is of the time the question names (and minus for others)
+    country_boost: float = 0.025  # per country of the question the readout is about
+    kind_boost: float = 0.15  # the point holds the kind of answer the question asks for
+    # the confidence: a logistic model over Evidence.vector() (dense, topic, meaning, absent_name)
+    confidence_weights: tuple[float, ...] = (7.938, 0.434, 5.817, -2.073)
+    confidence_bias: float = -6.339
+    threshold: float = 0.35  # confidence the best point needs for found=True
     candidates: int = 200  # points taken from each side before fusion
     dense_rows: int = 256  # unit vectors asked of FAISS for the dense side's points: what an HNSW
     # search explores anyway (efSearch 256; asking 400 made it explore 400, +1 ms at 1M points).
     # SciFact (59k units) and XQuAD-en give the same nDCG@10 and recall@100 with 256 as with 400
     # (100 rows: SciFact recall@100 0.962 against 0.965)
-    readout_weight: float = 0.1  # share of the readout's best point added to each of its points
-    preamble_penalty: float = 0.1  # preambles name the date and the people, so they match every
+    readout_weight: float = 0.2  # share of the readout's best point added to each of its points
+    preamble_penalty: float = 0.05  # preambles name the date and the people, so they match every
     # question about a readout; unless the question asks about the talk itself (when, where, how long)
 
 
@@ -86,7 +127,9 @@ class Searcher:
             for c in set(cs):
                 having.setdefault(c, []).append(ri)
         self._readouts_of_country = {c: np.array(ris, dtype=np.int64) for c, ris in having.items()}
-        self._named: dict[int, tuple[set[str], set[str], set[tuple[str, str]]]] = {}
+        self._named: dict[int, tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]]]] = {}
+        self._word_cache: dict[str, np.ndarray] = {}
+        self._words_of_point: dict[int, list[str]] = {}
         # point p owns the vector rows _rows[_unit_start[p]:_unit_start[p + 1]]
         self._rows, self._unit_start = index.point_rows
 
@@ -98,12 +141,36 @@ class Searcher:
         questions as 16 MB of scores hold (at least one); the rest while ranking."""
         vecs = _workers().submit(self.encoder.encode_queries, questions)
         ahead = max(1, LEXICAL_AHEAD // max(1, self.index.lexical.n_docs))
-        queries = [read_question(q) for q in questions]
+        queries = [self.read(q) for q in questions]
         with blas_threads(1):  # small products: see blas.py
             scores = [self._bm25(q) for q in queries[:ahead]]
             vectors = vecs.result()
             return [self._rank(q, v, k, scores[i] if i < len(scores) else None)
                     for i, (q, v) in enumerate(zip(queries, vectors))]
+
+    @functools.cached_property
+    def names(self) -> CorpusNames:
+        """The people and places of this corpus, from the index table (older tables: the readouts)."""
+        t = self.index.table
+        if t.people is not None and t.places is not None:
+            return CorpusNames.of(t.people, t.places)
+        facts = [readout_facts(r) for r in self.index.readouts]
+        return CorpusNames.of([f.people for f in facts], [f.places for f in facts])
+
+    @functools.cached_property
+    def _kinds(self) -> np.ndarray:
+        """Per point, the kinds of answer it holds (readouts/facts.py point_kinds), as one array."""
+        kinds = self.index.table.kinds
+        if kinds is None:
+            from embeddings.readouts.facts import point_kinds
+
+            kinds = [[point_kinds(p.text) for p in r.points] for r in self.index.readouts]
+        flat = [k for ks in kinds for k in ks]
+        return np.array(flat, dtype=np.uint8) if flat else np.zeros(0, np.uint8)
+
+    def read(self, question: str) -> Query:
+        """The question read against the built-in table and this corpus's people and places."""
+        return read_question(question, self.names)
 
     def _bm25(self, q: Query) -> tuple[np.ndarray, np.ndarray | None]:
         """Every point's BM25 score for the question, and the best `candidates` points by it
@@ -111,6 +178,11 @@ class Searcher:
         scores = self.index.lexical.scores(q.content or q.text)
         c = self.settings.candidates
         return scores, (best_scored(scores, c) if self.index.n_points > 2 * c else None)
+
+    def shortlist(self, q: Query, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate points for a question, and every point's BM25 score for it."""
+        bm25, lexical_best = self._bm25(q)
+        return self._candidates(np.ascontiguousarray(vec, dtype=np.float32), lexical_best), bm25
 
     def _candidates(self, vec: np.ndarray, lexical_best: np.ndarray | None) -> np.ndarray:
         if lexical_best is None:
@@ -134,34 +206,52 @@ class Searcher:
             vecs = self.index.vectors.reconstruct_batch(rows)
         return np.maximum.reduceat(vecs @ vec, offsets)
 
-    def _priors(self, q: Query, cands: np.ndarray) -> np.ndarray:
-        s = self.settings
-        prior = np.zeros(len(cands), dtype=np.float32)
+    def components(self, q: Query, vec: np.ndarray, cands: np.ndarray, bm25: np.ndarray) -> Components:
+        """The evidence for each candidate that ranking weighs. `bm25`: every point's BM25 score."""
+        n = len(cands)
+        dense = self._exact_dense(vec, cands)
+        bm = bm25[cands]
+        top_bm = float(bm.max()) if bm.size else 0.0
+        lexical = bm / top_bm if top_bm > 0 else bm
+        speaker = np.zeros(n, dtype=np.float32)
         if q.speakers:
             names = [l.surname for l in q.speakers]
             for i, pid in enumerate(cands):
                 speakers = self.index.point_speakers(int(pid))
-                if speakers and any(n in speakers for n in names):
-                    prior[i] += s.speaker_boost
-        if q.year is None and q.month is None and not q.countries:
-            return prior
+                if speakers and any(name in speakers for name in names):
+                    speaker[i] = 1
         ro = self._readout_of[cands]
+        time = np.zeros(n, dtype=np.float32)
         if q.year is not None or q.month is not None:  # + for the named time, - for another, 0 without a date
             years = self._years[ro]
-            right = np.ones(len(cands), dtype=bool)
+            right = np.ones(n, dtype=bool)
             if q.year is not None:
                 right &= years == q.year
             if q.month is not None:
                 right &= self._months[ro] == q.month
-            prior += np.where(years > 0, np.where(right, s.date_boost, -s.date_boost), 0).astype(np.float32)
-        named = np.zeros(len(cands), dtype=np.int32)
+            time = np.where(years > 0, np.where(right, 1, -1), 0).astype(np.float32)
+        named = np.zeros(n, dtype=np.int32)
         for c in set(q.countries):
             having = self._readouts_of_country.get(c)
             if having is not None:
                 at = np.minimum(np.searchsorted(having, ro), len(having) - 1)
                 named += having[at] == ro
-        prior += np.minimum(named, 2) * np.float32(s.country_boost)
-        return prior
+        kind = np.zeros(n, dtype=np.float32)
+        if q.asks and len(self._kinds) == self.index.n_points:
+            kind = ((self._kinds[cands] & q.asks) > 0).astype(np.float32)
+        preamble = self._is_preamble[cands] if not q.about_the_talk else np.zeros(n, dtype=np.float32)
+        return Components(dense, lexical, speaker, time, np.minimum(named, 2).astype(np.float32), kind, preamble, ro)
+
+    def fused(self, c: Components) -> np.ndarray:
+        """The ranking score of each candidate: its evidence weighed by `settings`."""
+        s = self.settings
+        fused = (s.alpha * c.dense + (1 - s.alpha) * c.lexical + s.speaker_boost * c.speaker + s.date_boost * c.time
+                 + s.country_boost * c.countries + s.kind_boost * c.kind - s.preamble_penalty * c.preamble)
+        if s.readout_weight:
+            best_of = np.full(len(self.index.readouts), -np.inf, dtype=np.float32)
+            np.maximum.at(best_of, c.readout, fused)
+            fused = fused + s.readout_weight * best_of[c.readout]
+        return fused.astype(np.float32)
 
     def _rank(self, q: Query, vec: np.ndarray, k: int,
               words: tuple[np.ndarray, np.ndarray | None] | None = None) -> Answer:
@@ -172,103 +262,148 @@ class Searcher:
         dense, fused = self.fuse(q, vec, cands, bm25)
         k = max(1, min(k, len(fused)))
         order = np.argsort(-fused, kind="stable")[:k]
-        best = int(order[0])
-        hits = [self.hit(int(cands[i]), float(fused[i])) for i in order]
-        found = self.passes(q, int(cands[best]), float(dense[best]))
+        hits = [self.hit(int(cands[i]), float(fused[i]), q, float(dense[i])) for i in order]
+        found = self.passes(q, int(cands[order[0]]), float(dense[order[0]]))
         return Answer(question=q.text, found=found, hits=hits)
 
     def fuse(self, q: Query, vec: np.ndarray, cands: np.ndarray, bm25: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The candidates' exact cosines, and their ranking scores for the question: dense and
-        BM25 fused, the question's preferences added. `bm25`: every point's BM25 score (`_bm25`)."""
-        s = self.settings
-        dense = self._exact_dense(vec, cands)
-        bm = bm25[cands]
-        top_bm = float(bm.max()) if bm.size else 0.0
-        lexical = bm / top_bm if top_bm > 0 else bm
-        fused = s.alpha * dense + (1 - s.alpha) * lexical + self._priors(q, cands)
-        if s.preamble_penalty and not q.about_the_talk:
-            fused = fused - s.preamble_penalty * self._is_preamble[cands]
-        if s.readout_weight:
-            ro = self._readout_of[cands]
-            best_of = np.full(len(self.index.readouts), -np.inf, dtype=np.float32)
-            np.maximum.at(best_of, ro, fused)
-            fused = fused + s.readout_weight * best_of[ro]
-        return dense, fused
+        """The candidates' exact cosines, and their ranking scores for the question."""
+        c = self.components(q, vec, cands, bm25)
+        return c.dense, self.fused(c)
+
+    def evidence(self, q: Query, pid: int, dense: float) -> Evidence:
+        """What point `pid`'s confidence for the question is made of."""
+        if not q.topic_terms:
+            return Evidence(dense, 1.0, 1.0, 0.0)
+        lex = self.index.lexical
+        topic = lex.term_coverage(q.topic_terms, pid)
+        absent = any(not lex.has(tokenize(w)[:1]) for w in q.topic_names)
+        return Evidence(dense, topic, self._meaning(q, pid, topic), float(absent))
+
+    def _meaning(self, q: Query, pid: int, topic: float) -> float:
+        """How close in meaning the point's words come to the topic's: per topic word, 1 when the
+        point has it, 0 for a name no readout of the corpus has, else its best cosine with a word
+        of the point (the model's own word-piece embeddings, no model run); averaged, rarer words
+        weighing more (IDF). Without word
+        vectors (another model): `topic`."""
+        words = q.topic_words
+        if not words:
+            return topic
+        point_words = self._point_words(pid)
+        vectors = self._word_vectors([*words, *point_words])
+        if vectors is None or not point_words:
+            return topic
+        lex = self.index.lexical
+        sims = vectors[len(words):] @ vectors[: len(words)].T  # point words x topic words
+        best = sims.max(axis=0)
+        weight = np.ones(len(words))
+        for i, w in enumerate(words):
+            stem = tokenize(w)[:1]
+            weight[i] = lex.idf(stem[0]) if stem else 1.0
+            if lex.term_coverage(stem, pid) > 0:
+                best[i] = 1.0
+            elif w in q.topic_names and not lex.has(stem):
+                best[i] = 0.0  # a name no readout has: nothing here is about it
+        # weighted by rarity, as `topic` is: "grave visits" is about "grave" more than "visits"
+        return float(np.average(np.clip(best, 0.0, 1.0), weights=weight))
+
+    def _point_words(self, pid: int) -> list[str]:
+        words = self._words_of_point.get(pid)
+        if words is None:
+            text = self.index.point(pid)[1].text
+            words = list(dict.fromkeys(w.lower() for w in WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 2))
+            if len(self._words_of_point) > 100_000:
+                self._words_of_point.clear()
+            self._words_of_point[pid] = words
+        return words
+
+    def _word_vectors(self, words: list[str]) -> np.ndarray | None:
+        """Word vectors, each looked up once per process (a point's words recur across questions)."""
+        missing = [w for w in dict.fromkeys(words) if w not in self._word_cache]
+        if missing:
+            got = self.encoder.word_vectors(missing) if hasattr(self.encoder, "word_vectors") else None
+            if got is None:
+                return None
+            if len(self._word_cache) > 200_000:
+                self._word_cache.clear()
+            self._word_cache.update(zip(missing, got))
+        return np.stack([self._word_cache[w] for w in words])
 
     def confidence(self, q: Query, pid: int, dense: float) -> float:
-        """How surely point `pid` answers the question, on a scale that means the same for every
-        question: its cosine `dense` and the share of the question's words it contains."""
+        """How surely point `pid` answers the question, 0-1, on a scale that means the same for
+        every question: 0 when it cannot be what the question asks for (`consistent`)."""
+        if q.unknown_people or not self.consistent(q, pid):
+            return 0.0
         s = self.settings
-        coverage = self.index.lexical.coverage(q.content or q.text, pid)
-        return (1 - s.confidence_lexical) * dense + s.confidence_lexical * coverage
+        z = s.confidence_bias + sum(w * x for w, x in zip(s.confidence_weights, self.evidence(q, pid, dense).vector()))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def passes(self, q: Query, pid: int, dense: float) -> bool:
-        """The `found` test for one point: its confidence reaches the threshold and it can be
-        what the question asks for. An answer is found when its best point passes; a timeline
-        keeps each readout's best point that passes (embeddings/search/timeline.py)."""
-        s = self.settings
-        if (1 - s.confidence_lexical) * dense + s.confidence_lexical < s.threshold:
-            return False  # short even with every word of the question: no need to count them
-        return self.confidence(q, pid, dense) >= s.threshold and self._consistent(q, pid)
+        """The `found` test for one point. An answer is found when its best point passes; a
+        timeline keeps each readout's best point that passes (embeddings/search/timeline.py)."""
+        return self.confidence(q, pid, dense) >= self.settings.threshold
 
-    def _consistent(self, q: Query, pid: int) -> bool:
-        """Whether the best point can be what the question asks for: every leader and country the
+    def consistent(self, q: Query, pid: int) -> bool:
+        """Whether the point can be what the question asks for: every person and country the
         question names takes part in (or is named in) its readout, and a year or month the
         question names is the readout's (or is written in the point). "What did Abe and Merkel
         discuss?" is not answered by a talk between their foreign ministers, however close the topic."""
-        r, p = self.index.point(pid)
+        ri = int(self._readout_of[pid])
         if q.leaders or q.countries:
-            leaders, countries, unnamed = self._named_in(int(self._readout_of[pid]))
+            people, places, unnamed = self._named_in(ri)
             for leader in q.leaders:
                 # UK and US readouts call their own leader "the Prime Minister"/"the President",
                 # never by name: a leader of that rank from the publishing country may be them
-                if leader.surname not in leaders and (short_role(leader.role), leader.country) not in unnamed:
+                if leader.surname.lower() not in people and (short_role(leader.role), leader.country) not in unnamed:
                     return False
-            if any(c not in countries for c in q.countries):
+            if any(c not in places for c in q.countries):
                 return False
-        if q.year is not None and r.date is not None and r.date.year != q.year and str(q.year) not in p.text:
+        if q.year is None and q.month is None:
+            return True
+        date = self.index.table.dates[ri]
+        if date is None:
+            return True
+        year, month = int(date[:4]), int(date[5:7])
+        if q.year is not None and year != q.year and str(q.year) not in self.index.point(pid)[1].text:
             return False
-        if q.month is not None and r.date is not None and (q.year is None or r.date.year == q.year):
-            if min(abs(r.date.month - q.month), 12 - abs(r.date.month - q.month)) > 1:
+        if q.month is not None and (q.year is None or year == q.year):
+            if min(abs(month - q.month), 12 - abs(month - q.month)) > 1:
                 return False
         return True
 
-    def _named_in(self, ri: int) -> tuple[set[str], set[str], set[tuple[str, str]]]:
-        """Who and which countries a readout names anywhere (by any alias), and the rank and
-        country of each participant it leaves unnamed. Worked out on first use: only best points
-        need it."""
+    def _named_in(self, ri: int) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]]]:
+        """Who and which countries readout `ri` has or names, and the rank and country of each
+        participant it leaves unnamed, as the index table keeps them (readouts/facts.py)."""
         cached = self._named.get(ri)
         if cached is None:
-            r = self.index.readouts[ri]
-            text = " ".join([r.title, *(x.label for x in r.participants), *(x.text for x in r.points)])
-            leaders = {x.surname for x in leaders_in(text)} | {x.surname for x in r.participants if x.surname}
-            host = host_country(r.source)
-            seated = {c for x in r.participants if x.surname and x.country for c in countries_in(x.country)}
-            countries = set(countries_in(text)) | seated | ({host} if host else set())
-            unnamed: set[tuple[str, str]] = set()
-            for x in r.participants:
-                if x.surname:
-                    continue
-                own = countries_in(x.country or "") or ([host] if host else [])
-                if not own:  # nobody says whose: any country not otherwise at the table
-                    own = [c for c in COUNTRIES if c not in seated]
-                else:
-                    countries.update(own)
-                unnamed.update((short_role(x.role), c) for c in own)
-            cached = self._named[ri] = (leaders, countries, unnamed)
+            t = self.index.table
+            if t.people is not None and t.places is not None and t.unnamed is not None:
+                people, places, unnamed = t.people[ri], t.places[ri], t.unnamed[ri]
+            else:  # a table from before these columns
+                f = readout_facts(self.index.readouts[ri])
+                people, places, unnamed = f.people, f.places, f.unnamed
+            pairs = frozenset(tuple(u.split("|", 1)) for u in unnamed if "|" in u)
+            cached = self._named[ri] = (frozenset(people), frozenset(places), pairs)  # type: ignore[assignment]
         return cached
 
     def best_per_readout(self, q: Query, vec: np.ndarray, cands: np.ndarray, bm25: np.ndarray,
                          readouts: int | None = None) -> list[Passing]:
-        """Among `cands`, each readout's best point that passes `found`, best first: what a
-        timeline lists and a followed topic is sent. `readouts`: stop once that many are found."""
+        """Among `cands`, each readout's best point that passes `found` and has the topic's key
+        word, best first: what a timeline lists and a followed topic is sent. A question names its
+        readouts (people, dates) and `found` judges one best point; a topic is matched against
+        every readout, so a point that has only its common half ("visits" of "grave visits", in
+        any talk that mentions a visit) would come up again and again. `readouts`: stop once that
+        many are found."""
         dense, fused = self.fuse(q, vec, cands, bm25)
+        key = self._key_word(q)
         out: list[Passing] = []
         seen: set[int] = set()
         for i in np.argsort(-fused, kind="stable"):
             pid = int(cands[i])
             ri = int(self.index.point_readout[pid])
-            if ri in seen or not self.passes(q, pid, float(dense[i])):
+            if ri in seen or (key and not self.index.lexical.term_coverage(key, pid)):
+                continue
+            if not self.passes(q, pid, float(dense[i])):
                 continue
             seen.add(ri)
             out.append(Passing(pid, float(dense[i]), float(fused[i])))
@@ -276,7 +411,21 @@ class Searcher:
                 break
         return out
 
-    def hit(self, pid: int, score: float) -> Hit:
+    def _key_word(self, q: Query) -> list[str]:
+        """The topic's rarest word that some readout has (as a one-word list of its stem), when the
+        topic has more than one word; else none."""
+        lex = self.index.lexical
+        seen = [t for t in q.topic_terms if lex.has([t])]
+        if len(q.topic_terms) < 2 or not seen:
+            return []
+        return [max(seen, key=lex.idf)]
+
+    def hit(self, pid: int, score: float, q: Query | None = None, dense: float | None = None) -> Hit:
+        """Point `pid` as an answer cites it; with the question and its cosine, its confidence."""
         r, p = self.index.point(pid)
+        names = self.index.table.names
+        name = names[int(self._readout_of[pid])] if names is not None else ""
+        confidence = self.confidence(q, pid, dense) if q is not None and dense is not None else 0.0
         return Hit(doc=r.doc, title=r.title, date=r.iso_date, point=p.number, position=p.position,
-                   text=p.text, score=score, speakers=list(p.speakers), source=r.source, preamble=p.preamble)
+                   text=p.text, score=score, speakers=list(p.speakers), source=r.source, preamble=p.preamble,
+                   name=name or r.title, confidence=round(confidence, 4))

@@ -102,8 +102,9 @@ class TimelineEntry:
     text: str  # the whole point
     sentence: str  # the point's sentence with the most of the topic's words
     phrase: str  # a few words of it, for a chart label
-    score: float  # the point's confidence: what the relevance threshold is applied to
+    score: float  # the point's confidence (0-1): what the relevance threshold is applied to
     source: str | None = None
+    name: str = ""  # the readout as people say it: who talked, how and when (readouts/naming.py)
 
     @property
     def label(self) -> str:
@@ -122,7 +123,7 @@ class TimelineEntry:
             "speakers": list(self.speakers), "text": self.text, "score": round(float(self.score), 4),
             "position": self.position, "preamble": self.preamble, "participants": list(self.participants),
             "countries": list(self.countries), "sentence": self.sentence, "phrase": self.phrase,
-            "source": self.source,
+            "source": self.source, "name": self.name,
         }
 
 
@@ -220,4 +221,5 @@ def _entry(searcher: Searcher, ri: int, pid: int, score: float, topic: str) -> T
         speakers=list(p.speakers), participants=[x.label for x in r.participants],
         countries=readout_countries(r, list(searcher.index.table.countries[ri])),
         text=p.text, sentence=sentence, phrase=key_phrase(sentence, topic), score=score, source=r.source,
+        name=(searcher.index.table.names or [""] * (ri + 1))[ri] or r.title,
     )

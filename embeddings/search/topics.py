@@ -81,6 +81,6 @@ def match_topics(searcher: Searcher, topics: list[str], docs: list[str]) -> list
             vec = np.ascontiguousarray(vec, dtype=np.float32)
             bm25 = index.lexical.scores(q.content or q.text)
             for p in searcher.best_per_readout(q, vec, cands, bm25, readouts=len(readouts)):
-                hit = searcher.hit(p.pid, p.fused)
+                hit = searcher.hit(p.pid, p.fused, q, p.dense)
                 out.append(TopicMatch(t, hit, point_key(hit.text)))
     return out
