@@ -45,8 +45,6 @@ import numpy as np
 from embeddings.errors import Fix, ReadoutError
 from embeddings.readouts.aliases import countries_in
 from embeddings.readouts.dates import coerce_date
-from embeddings.readouts.facts import point_kinds, readout_facts
-from embeddings.readouts.naming import readout_name
 from embeddings.index.lexical import Lexical
 from embeddings.records import Participant, Point, Readout, readout_to_dict
 from embeddings.index.vectors import Vectors
@@ -232,6 +230,10 @@ class ReadoutTable:
 
     @staticmethod
     def row(r: Readout, file: str) -> TableRow:
+        # build time only: answering a question never needs these modules (nor their patterns)
+        from embeddings.readouts.facts import point_kinds, readout_facts
+        from embeddings.readouts.naming import readout_name
+
         facts = readout_facts(r)
         return TableRow(doc=r.doc, file=file, title=r.title, date=r.iso_date, points=len(r.points),
                         preamble=bool(r.points and r.points[0].preamble),

@@ -34,7 +34,6 @@ from embeddings.index.lexical import best as best_scored
 from embeddings.index.store import StoredIndex
 from embeddings.model.blas import blas_threads
 from embeddings.model.encoder import Encoder
-from embeddings.readouts.facts import readout_facts
 from embeddings.records import Answer, Hit, short_role
 from embeddings.search.query import CorpusNames, Query, read_question
 
@@ -154,6 +153,8 @@ class Searcher:
         t = self.index.table
         if t.people is not None and t.places is not None:
             return CorpusNames.of(t.people, t.places)
+        from embeddings.readouts.facts import readout_facts
+
         facts = [readout_facts(r) for r in self.index.readouts]
         return CorpusNames.of([f.people for f in facts], [f.places for f in facts])
 
@@ -380,6 +381,8 @@ class Searcher:
             if t.people is not None and t.places is not None and t.unnamed is not None:
                 people, places, unnamed = t.people[ri], t.places[ri], t.unnamed[ri]
             else:  # a table from before these columns
+                from embeddings.readouts.facts import readout_facts
+
                 f = readout_facts(self.index.readouts[ri])
                 people, places, unnamed = f.people, f.places, f.unnamed
             pairs = frozenset(tuple(u.split("|", 1)) for u in unnamed if "|" in u)
