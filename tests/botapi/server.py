@@ -201,7 +201,13 @@ class FakeBotAPI(PhotoMethods):
         class Handler(_Handler):
             server_api = api
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # the bot opens a connection per concurrent request (twenty /follow replies at once):
+            # the default listen backlog of 5 reset some of them, which a bot must take as
+            # "may have been delivered"; Telegram's servers take them all
+            request_queue_size = 256
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-bot-api", daemon=True)
         self._thread.start()
