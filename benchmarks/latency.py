@@ -140,6 +140,7 @@ def main() -> None:
         # search asks FAISS for this many rows (HNSW then explores at least as many): recall@10
         # is of the top 10 of that list, as the searcher gets them
         depth = min(stored.vectors.ntotal, searcher.settings.dense_rows)
+        searcher.warm_up()  # as the bot does (Engine.warm_up)
         searcher.answers(QUESTIONS[:2], 5)
         for _ in range(args.rounds):
             # the questions back to back through `ask`, then through the floors: an exact search of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from embeddings.readouts.naming import names_date
+from embeddings.readouts.shown import names_date
 from embeddings.records import Answer, Hit
 
 

@@ -63,7 +63,43 @@ def _verbose_option() -> click.Option:
                         callback=_more_verbose, help="More logging (-vv for debug).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The commands that live in their own modules, each imported only when run (or listed by --help):
+# `readout ask` need not import the bot, the feeds or the corpus tools
+LAZY = {
+    "add": "bot.manage:add_command",
+    "eval": "bot.evaluate:eval_command",
+    "feeds": "bot.feeds:feeds_group",
+    "list": "bot.manage:list_command",
+    "remove": "bot.manage:remove_command",
+    "telegram": "bot.telegram.command:telegram_command",
+    "timeline": "bot.timeline:timeline_command",
+}
+
+
+def _with_verbose(command: click.Command) -> click.Command:
+    """Every command takes -v after its name too (`readout ask -v`)."""
+    if not any("--verbose" in getattr(p, "opts", ()) for p in command.params):
+        command.params.append(_verbose_option())
+    return command
+
+
+class _Commands(click.Group):
+    """A click group whose commands in `LAZY` are imported when asked for (click's documented
+    lazy-loading pattern: list_commands and get_command)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY and cmd_name not in self.commands:
+            import importlib
+
+            module, name = LAZY[cmd_name].split(":")
+            self.add_command(_with_verbose(getattr(importlib.import_module(module), name)), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.version_option(package_name="readout", message="readout %(version)s")
 @click.pass_context
@@ -265,22 +301,8 @@ def _batches(questions: Iterator[str], most: int = BATCH) -> Iterator[list[str]]
             return
 
 
-def _register() -> None:
-    """The other commands live in their own modules; each imports its heavy parts when run."""
-    from bot.evaluate import eval_command
-    from bot.manage import add_command, list_command, remove_command
-    from bot.telegram.command import telegram_command
-    from bot.timeline import timeline_command
-
-    for command in (eval_command, telegram_command, add_command, remove_command, list_command, timeline_command):
-        cli.add_command(command)
-    cli.add_command(__import__("bot.feeds", fromlist=["feeds_group"]).feeds_group)  # readout feeds ...
-    for command in cli.commands.values():
-        if not any("--verbose" in getattr(p, "opts", ()) for p in command.params):
-            command.params.append(_verbose_option())
-
-
-_register()
+for _command in list(cli.commands.values()):
+    _with_verbose(_command)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from embeddings.readouts.naming import without_date
+from embeddings.readouts.shown import without_date
 from embeddings.search.excerpt import around
 from embeddings.search.timeline import Span, Timeline, TimelineEntry
 

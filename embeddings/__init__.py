@@ -1,7 +1,9 @@
 """The readout engine. Data flows one way, and the folders follow it:
 
     readouts/  corpus files -> parsed readouts and their numbered points (corpus, parse, dates,
-               aliases: the built-in table of names a question or readout may use)
+               aliases: the built-in table of names a question or readout may use), and what the
+               index records of each at build time (facts: people, places, answer kinds; naming:
+               the name people say; shown: that name beside its date in an answer)
     model/     the sentence-transformers model: points encoded at build time (encoder), questions
                without torch (question_encoder: the same layers run by onnxruntime)
     index/     each point's units (units), its BM25 text (lexical), the FAISS vectors (vectors),

@@ -23,13 +23,13 @@ from embeddings.errors import Fix, ReadoutError
 from embeddings import env
 from embeddings.readouts.corpus import CorpusError, FileState, corpus_files, fingerprint, scan
 from embeddings.model.encoder import Encoder, ModelError, model_id
-from embeddings.index.build import BuildReport, build_index
 from embeddings.records import Answer, Readout
 from embeddings.search.searcher import Searcher, Settings
 from embeddings.index.store import FORMAT_VERSION, TABLE_RECIPE, IndexError_, Manifest, OtherFormat, ReadoutTable, StoredIndex, load_index, read_manifest
 from embeddings.index.units import UNITS_RECIPE
 
 if TYPE_CHECKING:
+    from embeddings.index.build import BuildReport
     from embeddings.search.timeline import Span, Timeline
     from collections.abc import Mapping
 
@@ -290,6 +290,8 @@ def _build_locked(paths: Paths, encoder: Encoder, compact: str | None = None) ->
     if _free(paths.index) < needed // 2:  # surely too little: say so before minutes of encoding
         raise _no_space(paths, needed)
     try:
+        from embeddings.index.build import build_index  # only when something is to be built
+
         report = build_index(paths.corpus, states, paths.index, encoder, previous, compact)
     except (OSError, RuntimeError) as e:
         if _is_no_space(e):
@@ -465,7 +467,7 @@ class Engine:
     def warm_up(self) -> None:
         """Get ready for many questions (a bot, an evaluation): open the question encoder and
         touch the index now rather than on a user's first question."""
-        self.ask_many(["warm up"], 1)
+        self.searcher.warm_up()
         log.info("questions encoded by %s", self.searcher.encoder.question_encoder)
 
     @property

@@ -47,3 +47,8 @@ class ReadoutError(Exception):
     def like(cls, e: "ReadoutError") -> "ReadoutError":
         """The same message and fix as another of the engine's errors, as this type."""
         return cls(str(e), getattr(e, "fix", None), getattr(e, "where", None))
+
+
+class ParseError(ReadoutError, ValueError):
+    """The text is not a readout we can index (no text, broken front matter). Here rather than in
+    readouts/parse.py so that reading a corpus's file list need not import the parser."""

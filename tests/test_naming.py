@@ -8,7 +8,8 @@ import pytest
 from conftest import BUNDLED
 
 from embeddings.readouts.corpus import read_corpus
-from embeddings.readouts.naming import NAME_CHARS, names_date, readout_name, spoken_date, without_date
+from embeddings.readouts.naming import NAME_CHARS, readout_name
+from embeddings.readouts.shown import names_date, spoken_date, without_date
 from embeddings.readouts.parse import parse_readout
 
 pytestmark = pytest.mark.fast

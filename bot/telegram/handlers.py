@@ -44,7 +44,7 @@ from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, Tel
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.advice import BOT, explain
-from embeddings.readouts.naming import without_date
+from embeddings.readouts.shown import without_date
 from embeddings.records import Answer, Hit
 
 from . import buttons, render, retry

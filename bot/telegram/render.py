@@ -12,7 +12,8 @@ import html
 import re
 from collections.abc import Sequence
 
-from embeddings.readouts.naming import names_date, readout_name, shorten
+from embeddings.readouts.naming import readout_name
+from embeddings.readouts.shown import names_date, shorten
 from embeddings.records import Answer, Hit, Readout
 
 EXAMPLE_QUESTION = "What was said about grave visits?"

@@ -144,6 +144,13 @@ class Lexical:
                 return True
         return False
 
+    def docs_of(self, term: str) -> np.ndarray:
+        """The sorted ids of the texts that have a stemmed word (empty when none has it)."""
+        tid = self.vocab.get(term)
+        if tid is None or tid + 1 >= len(self.indptr):
+            return self.indices[:0]
+        return self._column(tid)[0]
+
     def term_coverage(self, terms: list[str], doc: int) -> float:
         """For stemmed words (a question's topic): the share of them, weighted by rarity (IDF),
         that the text `doc` contains. A word no text has counts fully against it."""
@@ -155,7 +162,7 @@ class Lexical:
             df = 0 if docs is None else len(docs)
             idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
             total += idf
-            if docs is not None and df and _contains(docs, doc):
+            if docs is not None and df and contains(docs, doc):
                 matched += idf
         return matched / total if total else 0.0
 
@@ -202,7 +209,7 @@ def best(scores: np.ndarray, c: int) -> np.ndarray:
     return found
 
 
-def _contains(sorted_ids: np.ndarray, x: int) -> bool:
+def contains(sorted_ids: np.ndarray, x: int) -> bool:
     """`x in sorted_ids` by bisection (a column of a common word lists hundreds of thousands)."""
     i = int(np.searchsorted(sorted_ids, x))
     return i < len(sorted_ids) and int(sorted_ids[i]) == x

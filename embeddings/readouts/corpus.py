@@ -11,8 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from embeddings.errors import Fix, ReadoutError
-from embeddings.readouts.parse import ParseError, parse_readout
+from embeddings.errors import Fix, ParseError, ReadoutError
 from embeddings.records import Readout
 
 log = logging.getLogger(__name__)
@@ -160,6 +159,8 @@ def _decode(data: bytes) -> str:
 
 
 def _read_jsonl(path: Path, rel: str, text: str, corpus: Corpus) -> None:
+    from embeddings.readouts.parse import parse_readout
+
     n_ok = 0
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -200,6 +201,8 @@ def parse_file(root: Path, rel: str) -> tuple[list[Readout], list[Skipped]]:
         if path.suffix.lower() == ".jsonl":
             _read_jsonl(path, rel, text, corpus)
         else:
+            from embeddings.readouts.parse import parse_readout  # the parser: only when a file is read
+
             corpus.readouts.append(parse_readout(text, rel))
     except OSError as e:
         corpus.skipped.append(Skipped(rel, f"cannot read ({e.strerror})"))

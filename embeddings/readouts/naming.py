@@ -29,6 +29,7 @@ from collections import Counter
 
 from embeddings.readouts.aliases import host_country, leader_named
 from embeddings.readouts.dates import MONTH_NAMES, MONTHS, find_date
+from embeddings.readouts.shown import shorten, spoken_date
 from embeddings.records import Participant, Readout
 
 NAME_CHARS = 90
@@ -91,11 +92,6 @@ _EVENT_DATE = re.compile(
 _FORMER = re.compile(r"\b(?:former|late|the\s+death\s+of)\s+(?:[A-Z][\w.'’\-]*\s+){0,5}$", re.I)
 
 
-def spoken_date(d: dt.date) -> str:
-    """ "7 October 2021": day without a leading zero, month and year in words."""
-    return f"{d.day} {d:%B} {d.year}"
-
-
 def readout_name(r: Readout) -> str:
     """The readout as people say it: "Kishida – Putin telephone talk, 7 October 2021"."""
     opening = _opening(r)
@@ -114,47 +110,11 @@ def readout_name(r: Readout) -> str:
     return _fit(name)
 
 
-def without_date(name: str, iso: str | None) -> str:
-    """`name` without its closing ", 7 October 2021" when that is the day `iso`: for lists that
-    show the date on their own (a timeline's entries lead with it)."""
-    if not iso:
-        return name
-    try:
-        day = spoken_date(dt.date.fromisoformat(iso))
-    except ValueError:
-        return name
-    tail = f", {day}"
-    return name[: -len(tail)] if name.endswith(tail) and len(name) > len(tail) else name
-
-
-def names_date(name: str, iso: str | None) -> bool:
-    """Whether `name` already says the day `iso` (so a heading need not repeat it)."""
-    if not iso or not name:
-        return False
-    try:
-        return spoken_date(dt.date.fromisoformat(iso)) in name
-    except ValueError:
-        return False
-
-
 # --- parts -------------------------------------------------------------------------------------
 
 
 def _clean(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text` on one line, cut at a word boundary to at most `limit` characters, with an ellipsis
-    if cut (names, and the front ends' excerpts)."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-–") + "…"
 
 
 def _fit(name: str) -> str:

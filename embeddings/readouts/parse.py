@@ -21,14 +21,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from embeddings.errors import ReadoutError
+from embeddings.errors import ParseError
 from embeddings.readouts.aliases import countries_in, leader_named
 from embeddings.readouts.dates import coerce_date, date_line
 from embeddings.records import Participant, Point, Readout, short_role
-
-
-class ParseError(ReadoutError, ValueError):
-    """The text is not a readout we can index (no text, broken front matter)."""
 
 
 # --- lines ---------------------------------------------------------------------------------------

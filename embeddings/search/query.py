@@ -14,6 +14,7 @@ topic (`topic_terms`): what `found` checks the best point for.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -81,12 +82,40 @@ class CorpusNames:
 
     @classmethod
     def of(cls, people: list[list[str]] | None, places: list[list[str]] | None) -> "CorpusNames":
-        known_words = {w for leader in LEADERS for n in leader.names for w in n.split()}
         words = {w for ws in people or [] for w in ws}
         # a corpus name that is also a function word or a title says nothing ("will", "general")
-        words = {w for w in words if w not in NOT_NAMES and w not in _STOP and (w in known_words or len(w) > 2)}
+        words = {w for w in words if w not in NOT_NAMES and w not in _STOP and (w in _leader_words() or len(w) > 2)}
         extra = sorted({p for ps in places or [] for p in ps if p not in COUNTRIES}, key=len, reverse=True)
         return cls(frozenset(words), tuple(extra))
+
+    # what every question is read against, worked out once per corpus rather than per question
+    @functools.cached_property
+    def known(self) -> frozenset[str]:
+        """Name words of this corpus's people and of the built-in table's leaders."""
+        return self.people | _leader_words()
+
+    @functools.cached_property
+    def place_terms(self) -> frozenset[str]:
+        """The stemmed words of the places the built-in table lacks (set aside from a topic)."""
+        return frozenset(tokenize(" ".join(self.places)))
+
+    @functools.cached_property
+    def place_pattern(self) -> re.Pattern[str] | None:
+        """One pattern that finds any of those places."""
+        if not self.places:
+            return None
+        return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in self.places) + r")(?!\w)")
+
+
+@functools.cache
+def _leader_words() -> frozenset[str]:
+    return frozenset(w for leader in LEADERS for n in leader.names for w in n.split())
+
+
+@functools.cache
+def _aside_always() -> frozenset[str]:
+    """Stems never part of a topic: talk, asking and everyday words, month names."""
+    return TALK_WORDS | ASK_WORDS | GENERIC_WORDS | frozenset(tokenize(" ".join(MONTHS)))
 
 
 @dataclass
@@ -146,7 +175,7 @@ def _unknown_people(text: str, names: CorpusNames | None) -> list[str]:
     """Titled names ("President Okafor") that neither this corpus nor the built-in table has."""
     if names is None:
         return []
-    known = names.people | {w for leader in LEADERS for n in leader.names for w in n.split()}
+    known = names.known
     return [written for written, words in titled_names(text) if not any(w in known for w in words)]
 
 
@@ -158,13 +187,13 @@ _MANNER = re.compile(r"\b(?:in\s+person|face[\s-]+to[\s-]+face|by\s+(?:tele)?pho
 def _topic(content: str, leaders: list[Leader], countries: list[str], names: CorpusNames | None) -> list[str]:
     """The stemmed words of the question that are neither names, places, dates nor talk words."""
     content = _MANNER.sub(" ", content)
-    aside = set(TALK_WORDS) | ASK_WORDS | GENERIC_WORDS | set(tokenize(" ".join(MONTHS)))
+    aside = set(_aside_always())
     for leader in leaders:
         aside.update(tokenize(" ".join([leader.surname, *leader.names, leader.role])))
     for c in countries:
         aside.update(tokenize(" ".join([c, *COUNTRIES.get(c, ())])))
     if names is not None:
-        aside.update(tokenize(" ".join(names.places)))
+        aside.update(names.place_terms)
     # "Trudeau-Ishiba", "Japan-Australia": a compound of names is a name
     return [t for t in dict.fromkeys(tokenize(content))
             if t not in aside and not t.isdigit() and len(t) > 2
@@ -229,12 +258,14 @@ def read_question(text: str, names: CorpusNames | None = None) -> Query:
             month = MONTHS[mm.group(1).lower()]
     countries = countries_in(text)
     if names is not None:  # this corpus's places, in the order the question names them
-        at = {}
-        for place in names.places:
-            m = re.search(r"(?<!\w)" + re.escape(place) + r"(?!\w)", text)
-            if m and place not in countries:
-                at[place] = m.start()
-        countries += sorted(at, key=at.__getitem__)
+        pattern = names.place_pattern  # most questions name none of them: one search says so
+        if pattern is not None and pattern.search(text):
+            at = {}
+            for place in names.places:
+                m = re.search(r"(?<!\w)" + re.escape(place) + r"(?!\w)", text)
+                if m and place not in countries:
+                    at[place] = m.start()
+            countries += sorted(at, key=at.__getitem__)
     content = " ".join(content.split())
     topic = _topic(content, named, countries, names)
     return Query(
