@@ -20,6 +20,7 @@ import io
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 from bot.timeline_text import entry_name
@@ -41,6 +42,15 @@ class ChartError(Exception):
     """A chart that cannot be written; the message is one line saying where and what to do."""
 
 
+class Box(NamedTuple):
+    """A label's box on the chart, in pixels (matplotlib's display coordinates)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
 @dataclass
 class Drawn:
     """What a chart shows, for the caller's message and for tests."""
@@ -52,7 +62,7 @@ class Drawn:
     width: int  # pixels
     height: int
     undated: int = 0
-    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # labels, pixels
+    boxes: list[Box] = field(default_factory=list)  # the labels'
 
     def describe(self) -> str:
         unlabelled = self.marks - self.labelled
@@ -189,7 +199,7 @@ def draw(tl: Timeline) -> tuple[bytes, Drawn]:
     fig.savefig(buf, format="png", dpi=DPI)
     w, h = fig.canvas.get_width_height()
     drawn = Drawn(marks=n, labelled=len(boxes), rows=rows, by=by, width=w, height=h, undated=tl.undated,
-                  boxes=[(b.x0, b.y0, b.x1, b.y1) for b in boxes])
+                  boxes=[Box(b.x0, b.y0, b.x1, b.y1) for b in boxes])
     log.debug("chart of %r: %s", tl.topic, drawn.describe())
     return buf.getvalue(), drawn
 

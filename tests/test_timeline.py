@@ -308,8 +308,8 @@ def test_chart_labels_never_overlap_and_the_size_holds(n, rows) -> None:
     assert len(boxes) == drawn.labelled
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
-            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
-        assert 0 <= a[0] and a[2] <= w and 0 <= a[1] and a[3] <= h
+            assert a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0, (a, b)
+        assert 0 <= a.x0 and a.x1 <= w and 0 <= a.y0 and a.y1 <= h
     if n <= 10:
         assert drawn.labelled == n  # few marks: every one labelled
 
