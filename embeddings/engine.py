@@ -468,6 +468,7 @@ class Engine:
         """Get ready for many questions (a bot, an evaluation): open the question encoder and
         touch the index now rather than on a user's first question."""
         self.searcher.warm_up()
+        self.ask_many(["warm up"], 1)
         log.info("questions encoded by %s", self.searcher.encoder.question_encoder)
 
     @property

@@ -93,6 +93,7 @@ class Lexical:
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int], n_docs: int) -> None:
         self.data, self.indices, self.indptr = data, indices, indptr
         self.vocab, self.n_docs = vocab, n_docs
+        self._terms: dict[str, tuple[float, np.ndarray]] = {}
 
     @classmethod
     def from_tokens(cls, tokens: np.ndarray, offsets: np.ndarray, vocab: dict[str, int]) -> "Lexical":
@@ -144,25 +145,27 @@ class Lexical:
                 return True
         return False
 
-    def docs_of(self, term: str) -> np.ndarray:
-        """The sorted ids of the texts that have a stemmed word (empty when none has it)."""
-        tid = self.vocab.get(term)
-        if tid is None or tid + 1 >= len(self.indptr):
-            return self.indices[:0]
-        return self._column(tid)[0]
+    def _term(self, term: str) -> tuple[float, np.ndarray]:
+        """A stemmed word's IDF and the sorted texts that have it, kept once looked up: a question's
+        topic is checked against several points, and a common word's column at a million texts
+        is long (the index is never changed in place, so what is kept stays true)."""
+        got = self._terms.get(term)
+        if got is None:
+            tid = self.vocab.get(term)
+            docs = self._column(tid)[0] if tid is not None and tid + 1 < len(self.indptr) else self.indices[:0]
+            if len(self._terms) > 100_000:
+                self._terms.clear()
+            got = self._terms[term] = (self.idf(term), docs)
+        return got
 
     def term_coverage(self, terms: list[str], doc: int) -> float:
         """For stemmed words (a question's topic): the share of them, weighted by rarity (IDF),
         that the text `doc` contains. A word no text has counts fully against it."""
-        n = float(self.n_docs)
         total = matched = 0.0
         for t in terms:
-            tid = self.vocab.get(t)
-            docs = self._column(tid)[0] if tid is not None and tid + 1 < len(self.indptr) else None
-            df = 0 if docs is None else len(docs)
-            idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            idf, docs = self._term(t)
             total += idf
-            if docs is not None and df and contains(docs, doc):
+            if len(docs) and _contains(docs, doc):
                 matched += idf
         return matched / total if total else 0.0
 
@@ -209,7 +212,7 @@ def best(scores: np.ndarray, c: int) -> np.ndarray:
     return found
 
 
-def contains(sorted_ids: np.ndarray, x: int) -> bool:
+def _contains(sorted_ids: np.ndarray, x: int) -> bool:
     """`x in sorted_ids` by bisection (a column of a common word lists hundreds of thousands)."""
     i = int(np.searchsorted(sorted_ids, x))
     return i < len(sorted_ids) and int(sorted_ids[i]) == x

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from embeddings.index.lexical import WORD, STOPWORDS, contains, tokenize
+from embeddings.index.lexical import WORD, STOPWORDS, tokenize
 from embeddings.index.lexical import best as best_scored
 from embeddings.index.store import StoredIndex
 from embeddings.model.blas import blas_threads
@@ -44,14 +44,6 @@ class Passing(NamedTuple):
     pid: int
     dense: float
     fused: float
-
-
-class Term(NamedTuple):
-    """A topic word's stem as the index knows it: its rarity, and the texts that have it."""
-
-    stem: str | None  # None: the word has no stem (a stopword)
-    idf: float
-    docs: np.ndarray  # sorted ids of the points whose BM25 text has it (empty: no readout has it)
 
 
 class Components(NamedTuple):
@@ -136,7 +128,6 @@ class Searcher:
         self._readouts_of_country = {c: np.array(ris, dtype=np.int64) for c, ris in having.items()}
         self._named: dict[int, tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]]]] = {}
         self._word_cache: dict[str, np.ndarray] = {}
-        self._terms: dict[str, Term] = {}
         self._words_of_point: dict[int, list[str]] = {}
         # point p owns the vector rows _rows[_unit_start[p]:_unit_start[p + 1]]
         self._rows, self._unit_start = index.point_rows
@@ -145,7 +136,6 @@ class Searcher:
         """Work out now what the first question would otherwise wait for: the corpus's names and
         every point's answer kinds (at a million points, a tenth of a second)."""
         self.names, self._kinds  # noqa: B018  (cached properties)
-        self.answers(["warm up"], 1)
 
     def answers(self, questions: list[str], k: int = 5) -> list[Answer]:
         """The questions are encoded in another thread while this one reads them and finds
@@ -291,35 +281,10 @@ class Searcher:
         """What point `pid`'s confidence for the question is made of."""
         if not q.topic_terms:
             return Evidence(dense, 1.0, 1.0, 0.0)
-        topic = self._coverage([self._term(t) for t in q.topic_terms], pid)
-        absent = any(not len(self._word_term(w).docs) for w in q.topic_names)
+        lex = self.index.lexical
+        topic = lex.term_coverage(q.topic_terms, pid)
+        absent = any(not lex.has(tokenize(w)[:1]) for w in q.topic_names)
         return Evidence(dense, topic, self._meaning(q, pid, topic), float(absent))
-
-    def _term(self, stem: str) -> Term:
-        """A stem's rarity and texts, looked up once per process (each question's topic is checked
-        against several points, and a common word's column at a million points is long)."""
-        term = self._terms.get(stem)
-        if term is None:
-            lex = self.index.lexical
-            if len(self._terms) > 100_000:
-                self._terms.clear()
-            term = self._terms[stem] = Term(stem, lex.idf(stem), lex.docs_of(stem))
-        return term
-
-    def _word_term(self, word: str) -> Term:
-        """The Term of a word as the question writes it (its first stem)."""
-        stems = tokenize(word)[:1]
-        return self._term(stems[0]) if stems else Term(None, 1.0, self.index.lexical.indices[:0])
-
-    @staticmethod
-    def _coverage(terms: list[Term], pid: int) -> float:
-        """The share of the terms point `pid` has, weighted by rarity: Lexical.term_coverage."""
-        total = matched = 0.0
-        for t in terms:
-            total += t.idf
-            if len(t.docs) and contains(t.docs, pid):
-                matched += t.idf
-        return matched / total if total else 0.0
 
     def _meaning(self, q: Query, pid: int, topic: float) -> float:
         """How close in meaning the point's words come to the topic's: per topic word, 1 when the
@@ -334,15 +299,16 @@ class Searcher:
         vectors = self._word_vectors([*words, *point_words])
         if vectors is None or not point_words:
             return topic
+        lex = self.index.lexical
         sims = vectors[len(words):] @ vectors[: len(words)].T  # point words x topic words
         best = sims.max(axis=0)
         weight = np.ones(len(words))
         for i, w in enumerate(words):
-            term = self._word_term(w)
-            weight[i] = term.idf
-            if term.stem is not None and self._coverage([term], pid) > 0:
+            stem = tokenize(w)[:1]
+            weight[i] = lex.idf(stem[0]) if stem else 1.0
+            if lex.term_coverage(stem, pid) > 0:
                 best[i] = 1.0
-            elif w in q.topic_names and not len(term.docs):
+            elif w in q.topic_names and not lex.has(stem):
                 best[i] = 0.0  # a name no readout has: nothing here is about it
         # weighted by rarity, as `topic` is: "grave visits" is about "grave" more than "visits"
         return float(np.average(np.clip(best, 0.0, 1.0), weights=weight))
